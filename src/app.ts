@@ -1,0 +1,61 @@
+import { Hono } from 'hono';
+import { requestId } from 'hono/request-id';
+import type { GatewayConfig } from './config/index.ts';
+import type { AppEnv, GatewayDeps } from './context.ts';
+import { errors, toGatewayError } from './errors.ts';
+import { consoleRequestLogger, type RequestLogger } from './observability/index.ts';
+import { createProviders } from './providers/index.ts';
+import { healthRoutes } from './routes/health.ts';
+import { v1Routes } from './routes/v1.ts';
+
+export interface AppOptions {
+  config: GatewayConfig;
+  /** Where request log lines go. Default: one JSON line on console.log. */
+  log?: RequestLogger;
+  /** Default Math.random. */
+  random?: () => number;
+}
+
+/** Assembles the gateway: middleware, routes, and the one error handler. */
+export function createApp(options: AppOptions): Hono<AppEnv> {
+  const deps: GatewayDeps = {
+    config: options.config,
+    providers: createProviders(options.config),
+    log: options.log ?? consoleRequestLogger,
+    random: options.random ?? Math.random,
+  };
+  const app = new Hono<AppEnv>();
+
+  app.use(requestId({ headerName: 'x-request-id' }));
+  app.use(async function gatewayContext(c, next) {
+    c.set('deps', deps);
+    c.set('startedAt', Date.now());
+    await next();
+  });
+
+  app.route('/health', healthRoutes());
+  app.route('/v1', v1Routes(options.config.defaults.maxBodyBytes));
+
+  app.notFound((c) => {
+    const error = errors.notFound(c.req.path);
+    return c.json(error.toBody(), 404);
+  });
+
+  app.onError((err, c) => {
+    const error = toGatewayError(err);
+    if (error.status >= 500 && error.code === 'internal_error') {
+      console.error(
+        JSON.stringify({
+          level: 'error',
+          msg: 'unhandled error',
+          request_id: c.var.requestId,
+          error: err instanceof Error ? `${err.name}: ${err.message}`.slice(0, 300) : typeof err,
+        }),
+      );
+    }
+    for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
+    return c.json(error.toBody(), error.status as 400);
+  });
+
+  return app;
+}

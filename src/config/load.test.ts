@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './index.ts';
+
+const minimal = {
+  providers: { openai: { kind: 'openai', apiKey: '${OPENAI_API_KEY}' } },
+  models: { 'gpt-4o-mini': { targets: [{ provider: 'openai', model: 'gpt-4o-mini' }] } },
+};
+
+function errorOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('fills every default and substitutes variables', () => {
+    const config = loadConfig(minimal, { OPENAI_API_KEY: 'sk-live-123456' });
+    const openai = config.providers.openai!;
+    expect(openai).toMatchObject({ kind: 'openai', apiKey: 'sk-live-123456' });
+    expect(openai.kind === 'openai' && openai.baseUrl).toBe('https://api.openai.com/v1');
+    expect(config.models['gpt-4o-mini']).toMatchObject({
+      type: 'chat',
+      ownedBy: 'gateway',
+      targets: [{ provider: 'openai', model: 'gpt-4o-mini', weight: 1 }],
+    });
+    expect(config.defaults).toEqual({
+      timeouts: { firstByteMs: 60_000, idleMs: 30_000 },
+      retry: { maxAttempts: 2, baseDelayMs: 200, maxDelayMs: 5_000 },
+      maxBodyBytes: 10 * 1024 * 1024,
+    });
+    expect(config.regions).toEqual({});
+  });
+
+  it('uses ${VAR:-default} when the variable is unset or empty', () => {
+    const raw = {
+      ...minimal,
+      providers: {
+        openai: { kind: 'openai', apiKey: 'k-123456', baseUrl: '${BASE:-http://127.0.0.1:9/v1}' },
+      },
+    };
+    const config = loadConfig(raw, { BASE: '' });
+    expect(config.providers.openai).toMatchObject({ baseUrl: 'http://127.0.0.1:9/v1' });
+  });
+
+  it('names the field and the variable when a variable is missing', () => {
+    const message = errorOf(() => loadConfig(minimal, {}));
+    expect(message).toContain('providers.openai.apiKey: variable OPENAI_API_KEY is not set');
+  });
+
+  it('names a target that points at an unknown provider', () => {
+    const raw = {
+      ...minimal,
+      models: {
+        m: {
+          targets: [
+            { provider: 'openai', model: 'a' },
+            { provider: 'nope', model: 'b' },
+          ],
+        },
+      },
+    };
+    const message = errorOf(() => loadConfig(raw, { OPENAI_API_KEY: 'k-123456' }));
+    expect(message).toContain('models.m.targets[1].provider: unknown provider "nope"');
+  });
+
+  it('reports every invalid field with its reason', () => {
+    const raw = {
+      providers: {
+        azure: { kind: 'azure-openai', endpoint: 'not a url', apiKey: 'k-123456' },
+        weird: { kind: 'carrier-pigeon' },
+      },
+      models: {
+        m: { targets: [] },
+        e: { type: 'image', targets: [{ provider: 'azure', model: 'x' }] },
+      },
+      defaults: { retry: { maxAttempts: 0 } },
+    };
+    const message = errorOf(() => loadConfig(raw, {}));
+    expect(message).toContain('providers.azure.endpoint:');
+    expect(message).toContain('providers.weird.kind:');
+    expect(message).toContain('models.m.targets: a model needs at least one target');
+    expect(message).toContain('models.e.type:');
+    expect(message).toContain('defaults.retry.maxAttempts:');
+  });
+
+  it('rejects a config that is not an object', () => {
+    expect(errorOf(() => loadConfig('nope', {}))).toContain('(root):');
+  });
+});

@@ -1,0 +1,140 @@
+import { z } from 'zod';
+
+/**
+ * The gateway config: which providers exist, which public model names map to which upstream
+ * targets (in fallback order), the regions, and the defaults for timeouts, retries and limits.
+ * Every field is documented with its default. `${VAR}` in any string is replaced by the
+ * Worker variable or secret VAR at load time (see ./load.ts).
+ */
+
+const id = z.string().regex(/^[a-zA-Z0-9][\w.:/-]*$/, 'use letters, digits and . _ : / -');
+
+export const timeoutsSchema = z.object({
+  /** Time allowed for the upstream's response headers and first body bytes. Default 60 000 ms. */
+  firstByteMs: z.number().int().positive().default(60_000),
+  /** Longest silence allowed between two body chunks once the body started. Default 30 000 ms. */
+  idleMs: z.number().int().positive().default(30_000),
+});
+
+export const retrySchema = z.object({
+  /** Attempts on one target before falling back to the next (1 = no retry). Default 2. */
+  maxAttempts: z.number().int().min(1).max(10).default(2),
+  /** Base of the exponential backoff (full jitter). Default 200 ms. */
+  baseDelayMs: z.number().int().min(0).default(200),
+  /** Cap on a single backoff, and on a `retry-after` we are willing to wait; a longer
+   * `retry-after` moves on to the next target instead. Default 5 000 ms. */
+  maxDelayMs: z.number().int().min(0).default(5_000),
+});
+
+/** Per-provider overrides of the defaults. */
+const providerCommon = {
+  timeouts: timeoutsSchema.partial().optional(),
+  retry: retrySchema.partial().optional(),
+  /** Extra headers sent upstream on every request (e.g. OpenAI-Organization). Default none. */
+  headers: z.record(z.string(), z.string()).optional(),
+};
+
+export const openaiProviderSchema = z.object({
+  kind: z.literal('openai'),
+  /** Default https://api.openai.com/v1. */
+  baseUrl: z.url().default('https://api.openai.com/v1'),
+  apiKey: z.string().min(1),
+  ...providerCommon,
+});
+
+export const compatibleProviderSchema = z.object({
+  /** Any OpenAI-compatible host: vLLM, Groq, Together, Fireworks, Ollama... */
+  kind: z.literal('openai-compatible'),
+  baseUrl: z.url(),
+  /** Sent as a bearer token when set. Default none. */
+  apiKey: z.string().min(1).optional(),
+  /** Whether the host honours `stream_options.include_usage`. Default true. When false the
+   * gateway estimates streamed usage and marks it `estimated` in the request log. */
+  streamUsage: z.boolean().default(true),
+  ...providerCommon,
+});
+
+export const azureProviderSchema = z.object({
+  kind: z.literal('azure-openai'),
+  /** https://<resource>.openai.azure.com */
+  endpoint: z.url(),
+  apiKey: z.string().min(1),
+  /** Default 2024-10-21 (the GA API version that supports stream_options). */
+  apiVersion: z.string().min(1).default('2024-10-21'),
+  /** Upstream model name -> deployment name. Default: the deployment is named like the model. */
+  deployments: z.record(z.string(), z.string()).default({}),
+  ...providerCommon,
+});
+
+export const providerSchema = z.discriminatedUnion('kind', [
+  openaiProviderSchema,
+  compatibleProviderSchema,
+  azureProviderSchema,
+]);
+
+export const targetSchema = z.object({
+  /** A key of `providers`. */
+  provider: id,
+  /** The model name the provider knows. */
+  model: z.string().min(1),
+  /** Share of traffic among targets of the same priority. Default 1. */
+  weight: z.number().positive().default(1),
+  /** Lower is tried first; targets with equal priority are load-balanced by weight.
+   * Default: the target's position in the list, so the list is the fallback order. */
+  priority: z.number().int().min(0).optional(),
+});
+
+export const modelSchema = z.object({
+  /** `chat` models serve /v1/chat/completions and /v1/completions; `embedding` models serve
+   * /v1/embeddings. Default chat. */
+  type: z.enum(['chat', 'embedding']).default('chat'),
+  targets: z.array(targetSchema).min(1, 'a model needs at least one target'),
+  /** Shown as `owned_by` in /v1/models. Default "gateway". */
+  ownedBy: z.string().default('gateway'),
+});
+
+export const regionSchema = z.object({
+  /** Residency zone whose data stays in this region, e.g. `eu`. */
+  zone: z.string().min(1),
+  /** The regional origin (self-hosted models) base URL. Default none. */
+  origin: z.url().optional(),
+});
+
+export const configSchema = z
+  .object({
+    providers: z.record(id, providerSchema),
+    models: z.record(z.string().min(1), modelSchema),
+    regions: z.record(id, regionSchema).default({}),
+    defaults: z
+      .object({
+        timeouts: timeoutsSchema.prefault({}),
+        retry: retrySchema.prefault({}),
+        /** Largest accepted request body. Default 10 MiB (room for base64 images). */
+        maxBodyBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(10 * 1024 * 1024),
+      })
+      .prefault({}),
+  })
+  .superRefine((config, ctx) => {
+    for (const [name, model] of Object.entries(config.models)) {
+      model.targets.forEach((target, i) => {
+        if (!(target.provider in config.providers)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['models', name, 'targets', i, 'provider'],
+            message: `unknown provider "${target.provider}" (known: ${Object.keys(config.providers).join(', ') || 'none'})`,
+          });
+        }
+      });
+    }
+  });
+
+export type GatewayConfig = z.output<typeof configSchema>;
+export type ProviderConfig = z.output<typeof providerSchema>;
+export type ModelConfig = z.output<typeof modelSchema>;
+export type TargetConfig = z.output<typeof targetSchema>;
+export type Timeouts = z.output<typeof timeoutsSchema>;
+export type RetryPolicy = z.output<typeof retrySchema>;

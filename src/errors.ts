@@ -1,0 +1,112 @@
+/**
+ * One error type for the whole gateway and one response builder.
+ *
+ * Bodies are OpenAI-shaped, `{"error":{"message","type","param","code"}}`, because that is what
+ * every OpenAI SDK parses into its typed error classes. Messages never carry stack traces,
+ * upstream bodies we did not vet, or secrets.
+ */
+
+export type ErrorType =
+  | 'invalid_request_error'
+  | 'authentication_error'
+  | 'permission_error'
+  | 'not_found_error'
+  | 'rate_limit_error'
+  | 'server_error'
+  | 'timeout_error';
+
+export interface ErrorBody {
+  error: { message: string; type: ErrorType | string; param: string | null; code: string | null };
+}
+
+export interface GatewayErrorOptions {
+  type?: ErrorType | string;
+  code?: string | null;
+  param?: string | null;
+  headers?: Record<string, string>;
+}
+
+export class GatewayError extends Error {
+  readonly status: number;
+  readonly type: string;
+  readonly code: string | null;
+  readonly param: string | null;
+  readonly headers: Record<string, string>;
+
+  constructor(status: number, message: string, options: GatewayErrorOptions = {}) {
+    super(message);
+    this.name = 'GatewayError';
+    this.status = status;
+    this.type = options.type ?? defaultType(status);
+    this.code = options.code ?? null;
+    this.param = options.param ?? null;
+    this.headers = options.headers ?? {};
+  }
+
+  toBody(): ErrorBody {
+    return {
+      error: { message: this.message, type: this.type, param: this.param, code: this.code },
+    };
+  }
+}
+
+function defaultType(status: number): ErrorType {
+  if (status === 401) return 'authentication_error';
+  if (status === 403) return 'permission_error';
+  if (status === 404) return 'invalid_request_error';
+  if (status === 429) return 'rate_limit_error';
+  if (status === 504 || status === 408) return 'timeout_error';
+  if (status >= 500) return 'server_error';
+  return 'invalid_request_error';
+}
+
+/** The errors the gateway itself raises, by name, so call sites read as policy. */
+export const errors = {
+  invalidJson: () =>
+    new GatewayError(400, 'The request body is not valid JSON.', { code: 'invalid_json' }),
+  invalidField: (param: string, reason: string) =>
+    new GatewayError(400, `Invalid value for '${param}': ${reason}`, {
+      code: 'invalid_request',
+      param,
+    }),
+  modelNotFound: (model: string) =>
+    new GatewayError(404, `The model '${model}' does not exist or you do not have access to it.`, {
+      code: 'model_not_found',
+      param: 'model',
+    }),
+  wrongEndpoint: (model: string, endpoint: string) =>
+    new GatewayError(400, `The model '${model}' is not supported on ${endpoint}.`, {
+      code: 'model_not_supported',
+      param: 'model',
+    }),
+  bodyTooLarge: (maxBytes: number) =>
+    new GatewayError(413, `The request body exceeds the limit of ${maxBytes} bytes.`, {
+      code: 'request_too_large',
+    }),
+  notFound: (path: string) =>
+    new GatewayError(404, `Unknown route: ${path}`, { type: 'not_found_error', code: 'not_found' }),
+  methodNotAllowed: (method: string, path: string) =>
+    new GatewayError(405, `Method ${method} is not allowed on ${path}.`, {
+      code: 'method_not_allowed',
+    }),
+  upstreamTimeout: () =>
+    new GatewayError(504, 'The upstream provider did not answer in time.', {
+      code: 'upstream_timeout',
+    }),
+  upstreamUnavailable: (retryAfterSeconds?: number) =>
+    new GatewayError(503, 'All upstream providers for this model are unavailable.', {
+      code: 'upstream_unavailable',
+      headers: retryAfterSeconds ? { 'retry-after': String(retryAfterSeconds) } : {},
+    }),
+  upstreamFailed: () =>
+    new GatewayError(502, 'All upstream providers for this model failed.', {
+      code: 'upstream_error',
+    }),
+  internal: () =>
+    new GatewayError(500, 'The gateway hit an internal error.', { code: 'internal_error' }),
+};
+
+/** Anything thrown that is not a GatewayError becomes a generic 500: never leak internals. */
+export function toGatewayError(err: unknown): GatewayError {
+  return err instanceof GatewayError ? err : errors.internal();
+}

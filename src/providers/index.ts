@@ -1,0 +1,29 @@
+/**
+ * Providers. Contract: `createProviders(config)` returns one `Provider` (./types.ts) per
+ * configured provider id; each builds upstream requests and maps responses, streams and
+ * usage to OpenAI shapes.
+ */
+import type { GatewayConfig } from '../config/index.ts';
+import { azureProvider } from './azure.ts';
+import { compatibleProvider, openaiProvider } from './openai.ts';
+import type { Provider } from './types.ts';
+
+export type { Provider, UpstreamRequest } from './types.ts';
+
+export function createProviders(config: GatewayConfig): Map<string, Provider> {
+  const providers = new Map<string, Provider>();
+  for (const [id, p] of Object.entries(config.providers)) {
+    switch (p.kind) {
+      case 'openai':
+        providers.set(id, openaiProvider(id, p, config.defaults));
+        break;
+      case 'openai-compatible':
+        providers.set(id, compatibleProvider(id, p, config.defaults));
+        break;
+      case 'azure-openai':
+        providers.set(id, azureProvider(id, p, config.defaults));
+        break;
+    }
+  }
+  return providers;
+}

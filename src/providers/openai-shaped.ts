@@ -1,0 +1,45 @@
+import type { GatewayConfig, ProviderConfig } from '../config/index.ts';
+import type { Endpoint } from '../schemas/openai.ts';
+import { usageFromOpenAI } from '../usage/index.ts';
+import type { Provider } from './types.ts';
+
+/**
+ * The shared body of every provider that already speaks the OpenAI wire format (OpenAI, Azure
+ * OpenAI, vLLM, Groq, Together...): only the URL and the auth header differ, so responses and
+ * stream events pass through unchanged.
+ */
+export function openAIShapedProvider(
+  id: string,
+  config: ProviderConfig,
+  defaults: GatewayConfig['defaults'],
+  spec: {
+    url: (endpoint: Endpoint, model: string) => string;
+    auth: Record<string, string>;
+    streamUsage: boolean;
+    secrets: string[];
+  },
+): Provider {
+  const fixedHeaders = { 'content-type': 'application/json', ...config.headers, ...spec.auth };
+  return {
+    id,
+    kind: config.kind,
+    timeouts: { ...defaults.timeouts, ...config.timeouts },
+    retry: { ...defaults.retry, ...config.retry },
+    secrets: spec.secrets,
+    streamUsage: spec.streamUsage,
+    buildRequest(endpoint, body) {
+      return {
+        url: spec.url(endpoint, String(body.model)),
+        headers: new Headers(fixedHeaders),
+        body: JSON.stringify(body),
+      };
+    },
+    mapResponse: (body) => body,
+    extractUsage: (body) => usageFromOpenAI((body as { usage?: unknown } | null)?.usage),
+    streamMapper: () => (event) => [event.data],
+  };
+}
+
+export function joinUrl(base: string, path: string): string {
+  return `${base.replace(/\/+$/, '')}/${path}`;
+}

@@ -1,0 +1,34 @@
+import type { EventSourceMessage } from 'eventsource-parser';
+import type { RetryPolicy, Timeouts } from '../config/index.ts';
+import type { Endpoint } from '../schemas/openai.ts';
+import type { Usage } from '../usage/index.ts';
+
+export interface UpstreamRequest {
+  url: string;
+  headers: Headers;
+  body: string;
+}
+
+/**
+ * A provider is one small module: build the upstream request, map the response and the stream
+ * back to OpenAI shapes, extract usage. The gateway core only ever sees OpenAI shapes.
+ */
+export interface Provider {
+  /** The provider's key in the config, reported as `x-gateway-provider`. */
+  readonly id: string;
+  readonly kind: string;
+  /** The config defaults merged with this provider's overrides. */
+  readonly timeouts: Timeouts;
+  readonly retry: RetryPolicy;
+  /** Values that must never appear in a response body or log line (API keys). */
+  readonly secrets: readonly string[];
+  /** Whether the upstream reports streamed usage when asked with `stream_options`. */
+  readonly streamUsage: boolean;
+  /** `body` already carries the upstream model name. */
+  buildRequest(endpoint: Endpoint, body: Record<string, unknown>): UpstreamRequest;
+  /** Upstream response body -> OpenAI response body. */
+  mapResponse(body: unknown): unknown;
+  extractUsage(body: unknown): Usage | undefined;
+  /** A fresh, per-stream mapper from one upstream SSE event to OpenAI chunk `data` strings. */
+  streamMapper(): (event: EventSourceMessage) => string[];
+}

@@ -1,0 +1,193 @@
+import type { ErrorBody } from '../errors.ts';
+import { redact } from '../observability/index.ts';
+import type { Provider, UpstreamRequest } from '../providers/index.ts';
+import { type EventSourceMessage, parseSSE } from '../sse/index.ts';
+import { Deadline, UpstreamTimeout } from './deadline.ts';
+import { actionForStatus, type FailureAction, parseRetryAfter } from './retry-policy.ts';
+
+/** Why one attempt failed, in terms the retry policy understands. No secrets inside. */
+export interface AttemptFailure {
+  reason: 'timeout' | 'network' | 'status' | 'bad_response' | 'client_abort';
+  action: FailureAction;
+  status?: number;
+  retryAfterMs?: number;
+  /** The upstream's own OpenAI-shaped error, redacted, for errors returned to the client. */
+  upstreamError?: ErrorBody['error'];
+  message: string;
+}
+
+export interface JsonSuccess {
+  kind: 'json';
+  status: number;
+  body: unknown;
+}
+
+export interface StreamSuccess {
+  kind: 'stream';
+  status: number;
+  /** The first event, read before committing to this upstream (so failures before it retry). */
+  first: EventSourceMessage;
+  events: ReadableStreamDefaultReader<EventSourceMessage>;
+  /** Aborts the upstream fetch (client left, idle timeout). */
+  abort: AbortController;
+  deadline: Deadline;
+  /** Stops listening for the client's abort; call when the stream is over. */
+  detach: () => void;
+}
+
+export type AttemptResult =
+  | { ok: true; value: JsonSuccess | StreamSuccess }
+  | { ok: false; failure: AttemptFailure };
+
+/** Marks an abort caused by the client going away, as opposed to a timeout. */
+export class ClientGone extends Error {
+  override name = 'ClientGone';
+}
+
+const MAX_ERROR_BODY = 64 * 1024;
+
+/**
+ * One upstream call. Resolves (never rejects) with the prepared success or a classified
+ * failure. Everything up to the first body bytes runs under `timeouts.firstByteMs`; a
+ * non-streamed body is then read with `timeouts.idleMs` between chunks.
+ */
+export async function attemptUpstream(
+  provider: Provider,
+  request: UpstreamRequest,
+  stream: boolean,
+  clientSignal: AbortSignal | undefined,
+): Promise<AttemptResult> {
+  const abort = new AbortController();
+  const deadline = new Deadline(abort);
+  const onClientGone = () => abort.abort(new ClientGone('client disconnected'));
+  if (clientSignal?.aborted) onClientGone();
+  clientSignal?.addEventListener('abort', onClientGone, { once: true });
+  const detach = () => clientSignal?.removeEventListener('abort', onClientGone);
+  const { firstByteMs, idleMs } = provider.timeouts;
+  let streaming = false;
+
+  try {
+    const response = await deadline.race(
+      fetch(request.url, {
+        method: 'POST',
+        headers: request.headers,
+        body: request.body,
+        signal: abort.signal,
+      }),
+      firstByteMs,
+    );
+
+    if (!response.ok) {
+      const text = await deadline.race(readBounded(response, MAX_ERROR_BODY), idleMs);
+      return { ok: false, failure: statusFailure(response, text, provider.secrets) };
+    }
+
+    if (!stream) {
+      const text = await readAllWithIdle(response, deadline, firstByteMs, idleMs);
+      try {
+        return {
+          ok: true,
+          value: { kind: 'json', status: response.status, body: JSON.parse(text) },
+        };
+      } catch {
+        return fail('bad_response', 'retry', 'upstream answered with invalid JSON');
+      }
+    }
+
+    if (!response.body) return fail('bad_response', 'retry', 'upstream stream had no body');
+    const events = parseSSE(response.body).getReader();
+    const first = await deadline.race(events.read(), firstByteMs);
+    if (first.done) return fail('bad_response', 'retry', 'upstream stream ended before any event');
+    streaming = true;
+    const { status } = response;
+    return {
+      ok: true,
+      value: { kind: 'stream', status, first: first.value, events, abort, deadline, detach },
+    };
+  } catch (err) {
+    deadline.clear();
+    if (abort.signal.reason instanceof ClientGone) {
+      return fail('client_abort', 'reject', 'client disconnected');
+    }
+    if (err instanceof UpstreamTimeout) return fail('timeout', 'retry', err.message);
+    abort.abort();
+    return fail(
+      'network',
+      'retry',
+      `upstream connection failed: ${describe(err, provider.secrets)}`,
+    );
+  } finally {
+    if (!streaming) detach();
+  }
+}
+
+function fail(
+  reason: AttemptFailure['reason'],
+  action: FailureAction,
+  message: string,
+): AttemptResult {
+  return { ok: false, failure: { reason, action, message } };
+}
+
+function statusFailure(
+  response: Response,
+  text: string,
+  secrets: readonly string[],
+): AttemptFailure {
+  const status = response.status;
+  const upstreamError = parseErrorBody(text, secrets);
+  return {
+    reason: 'status',
+    action: actionForStatus(status),
+    status,
+    retryAfterMs: parseRetryAfter(response.headers),
+    ...(upstreamError ? { upstreamError } : {}),
+    message: `upstream answered ${status}${upstreamError ? `: ${upstreamError.message}` : ''}`,
+  };
+}
+
+/** Keeps only the four OpenAI error fields, with secrets redacted from the message. */
+function parseErrorBody(text: string, secrets: readonly string[]): ErrorBody['error'] | undefined {
+  try {
+    const parsed = JSON.parse(text) as { error?: Record<string, unknown> };
+    const e = parsed.error;
+    if (!e || typeof e !== 'object' || typeof e.message !== 'string') return undefined;
+    const str = (v: unknown) => (typeof v === 'string' ? redact(v, secrets) : null);
+    return {
+      message: redact(e.message, secrets),
+      type: str(e.type) ?? 'invalid_request_error',
+      param: str(e.param),
+      code: str(e.code),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+async function readBounded(response: Response, max: number): Promise<string> {
+  const text = await response.text();
+  return text.length > max ? text.slice(0, max) : text;
+}
+
+async function readAllWithIdle(
+  response: Response,
+  deadline: Deadline,
+  firstByteMs: number,
+  idleMs: number,
+): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let text = '';
+  let first = true;
+  for (;;) {
+    const { done, value } = await deadline.race(reader.read(), first ? firstByteMs : idleMs);
+    if (done) return text;
+    first = false;
+    text += value;
+  }
+}
+
+function describe(err: unknown, secrets: readonly string[]): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return redact(message, secrets).slice(0, 200);
+}

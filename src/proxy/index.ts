@@ -1,0 +1,130 @@
+/**
+ * The proxy: plan the targets of a model, dispatch with retries and fallback, then answer
+ * the client (JSON, or a relayed SSE stream) and write the request log line.
+ * Contract: `proxy(c, request)` returns the client response or throws a GatewayError (with
+ * `x-gateway-provider` / `x-gateway-attempts` already set on the context).
+ */
+import type { Context } from 'hono';
+import type { ModelConfig } from '../config/index.ts';
+import type { AppEnv } from '../context.ts';
+import type { RequestLogRecord } from '../observability/index.ts';
+import { orderTargets } from '../routing/targets.ts';
+import type { Endpoint } from '../schemas/openai.ts';
+import { SSE_HEADERS } from '../sse/index.ts';
+import { estimatedUsage, estimatePromptTokens } from '../usage/index.ts';
+import { attemptUpstream } from './attempt.ts';
+import { DispatchError, dispatch, type PlannedTarget } from './dispatch.ts';
+import { relayStream } from './stream-relay.ts';
+
+export interface ProxyRequest {
+  endpoint: Endpoint;
+  body: Record<string, unknown>;
+  model: ModelConfig;
+}
+
+export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<Response> {
+  const { deps, startedAt } = c.var;
+  const { endpoint, body } = request;
+  const stream = body.stream === true && endpoint !== 'embeddings';
+  const clientWantsUsage = stream && streamOptions(body).include_usage === true;
+  const plan: PlannedTarget[] = orderTargets(request.model.targets, deps.random).map((target) => ({
+    target,
+    provider: deps.providers.get(target.provider)!,
+  }));
+  const signal = c.req.raw.signal;
+  const record: RequestLogRecord = {
+    request_id: c.var.requestId,
+    method: c.req.method,
+    path: c.req.path,
+    status: 200,
+    latency_ms: 0,
+    model: String(body.model),
+    stream,
+  };
+  const finishLog = (extra: Partial<RequestLogRecord>) => {
+    deps.log({ ...record, ...extra, latency_ms: Date.now() - startedAt });
+  };
+
+  let outcome: Awaited<ReturnType<typeof dispatch>>;
+  try {
+    outcome = await dispatch(
+      plan,
+      ({ provider, target }) =>
+        attemptUpstream(
+          provider,
+          provider.buildRequest(
+            endpoint,
+            upstreamBody(body, target.model, stream, provider.streamUsage),
+          ),
+          stream,
+          signal,
+        ),
+      { random: deps.random, signal },
+    );
+  } catch (err) {
+    if (!(err instanceof DispatchError)) throw err;
+    if (err.last) c.header('x-gateway-provider', err.last.provider.id);
+    c.header('x-gateway-attempts', String(err.attempts));
+    finishLog({
+      status: err.error.status,
+      provider: err.last?.provider.id,
+      upstream_model: err.last?.target.model,
+      attempts: err.attempts,
+      error_code: err.error.code,
+      failures: err.failures.map((f) => f.message),
+    });
+    throw err.error;
+  }
+
+  const { value, served, attempts, failures } = outcome;
+  const { provider, target } = served;
+  c.header('x-gateway-provider', provider.id);
+  c.header('x-gateway-attempts', String(attempts));
+  Object.assign(record, { provider: provider.id, upstream_model: target.model, attempts });
+  if (failures.length > 0) record.failures = failures.map((f) => f.message);
+  const promptEstimate = () => estimatePromptTokens(body);
+
+  if (value.kind === 'json') {
+    const mapped = provider.mapResponse(value.body);
+    const usage = provider.extractUsage(mapped) ?? estimatedUsage(promptEstimate(), '');
+    finishLog({ usage, ttfb_ms: Date.now() - startedAt });
+    return c.json(mapped as object, 200);
+  }
+
+  const ttfb = Date.now() - startedAt;
+  const readable = relayStream(value, {
+    mapEvent: provider.streamMapper(),
+    clientWantsUsage,
+    idleMs: provider.timeouts.idleMs,
+    onEnd: (end) => {
+      const usage = end.usage ?? estimatedUsage(promptEstimate(), end.completionText);
+      finishLog({
+        usage,
+        ttfb_ms: ttfb,
+        stream_end: end.reason,
+        ...(end.reason === 'done' ? {} : { error_code: end.reason }),
+      });
+    },
+  });
+  return c.body(readable, 200, SSE_HEADERS);
+}
+
+/**
+ * The body sent upstream: the client's body (unknown fields included) with the upstream model
+ * name and, for streams, `stream_options.include_usage` forced on so usage is always known.
+ */
+export function upstreamBody(
+  body: Record<string, unknown>,
+  model: string,
+  stream: boolean,
+  askUsage: boolean,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...body, model };
+  if (stream && askUsage) out.stream_options = { ...streamOptions(body), include_usage: true };
+  return out;
+}
+
+function streamOptions(body: Record<string, unknown>): Record<string, unknown> {
+  const options = body.stream_options;
+  return options && typeof options === 'object' ? (options as Record<string, unknown>) : {};
+}

@@ -1,0 +1,40 @@
+import type { Context } from 'hono';
+import type { z } from 'zod';
+import { formatPath, type ModelConfig } from '../config/index.ts';
+import type { AppEnv } from '../context.ts';
+import { errors } from '../errors.ts';
+
+/** Reads the JSON body and validates it: 400 `invalid_json`, or 400 naming the bad field. */
+export async function parseBody<S extends z.ZodType>(
+  c: Context<AppEnv>,
+  schema: S,
+): Promise<z.output<S>> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await c.req.text());
+  } catch {
+    throw errors.invalidJson();
+  }
+  if (!json || typeof json !== 'object' || Array.isArray(json)) throw errors.invalidJson();
+  const result = schema.safeParse(json);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw errors.invalidField(formatPath(issue.path), issue.message);
+  }
+  return result.data;
+}
+
+/** The configured model behind a public name: 404 when unknown, 400 on the wrong endpoint. */
+export function resolveModel(
+  c: Context<AppEnv>,
+  name: string,
+  type: ModelConfig['type'],
+  endpoint: string,
+): ModelConfig {
+  const model = Object.hasOwn(c.var.deps.config.models, name)
+    ? c.var.deps.config.models[name]
+    : undefined;
+  if (!model) throw errors.modelNotFound(name);
+  if (model.type !== type) throw errors.wrongEndpoint(name, endpoint);
+  return model;
+}

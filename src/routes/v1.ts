@@ -1,0 +1,72 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { AppEnv } from '../context.ts';
+import { errors } from '../errors.ts';
+import { proxy } from '../proxy/index.ts';
+import {
+  chatRequestSchema,
+  completionRequestSchema,
+  embeddingRequestSchema,
+} from '../schemas/openai.ts';
+import { parseBody, resolveModel } from './parse.ts';
+
+/** The OpenAI-compatible API under /v1. */
+export function v1Routes(maxBodyBytes: number): Hono<AppEnv> {
+  const v1 = new Hono<AppEnv>();
+
+  v1.use(async function attemptsHeader(c, next) {
+    c.header('x-gateway-attempts', '0');
+    await next();
+  });
+
+  v1.post(
+    '*',
+    bodyLimit({
+      maxSize: maxBodyBytes,
+      onError: () => {
+        throw errors.bodyTooLarge(maxBodyBytes);
+      },
+    }),
+  );
+
+  v1.post('/chat/completions', async (c) => {
+    const body = await parseBody(c, chatRequestSchema);
+    const model = resolveModel(c, body.model, 'chat', '/v1/chat/completions');
+    return proxy(c, { endpoint: 'chat/completions', body, model });
+  });
+
+  v1.post('/completions', async (c) => {
+    const body = await parseBody(c, completionRequestSchema);
+    const model = resolveModel(c, body.model, 'chat', '/v1/completions');
+    return proxy(c, { endpoint: 'completions', body, model });
+  });
+
+  v1.post('/embeddings', async (c) => {
+    const body = await parseBody(c, embeddingRequestSchema);
+    const model = resolveModel(c, body.model, 'embedding', '/v1/embeddings');
+    return proxy(c, { endpoint: 'embeddings', body, model });
+  });
+
+  v1.get('/models', (c) =>
+    c.json({
+      object: 'list',
+      data: Object.entries(c.var.deps.config.models).map(([id, model]) => ({
+        id,
+        object: 'model',
+        created: 0,
+        owned_by: model.ownedBy,
+      })),
+    }),
+  );
+
+  v1.get('/models/:model{.+}', (c) => {
+    const id = c.req.param('model');
+    const model = Object.hasOwn(c.var.deps.config.models, id)
+      ? c.var.deps.config.models[id]
+      : undefined;
+    if (!model) throw errors.modelNotFound(id);
+    return c.json({ id, object: 'model', created: 0, owned_by: model.ownedBy });
+  });
+
+  return v1;
+}

@@ -1,0 +1,56 @@
+import { z } from 'zod';
+
+/**
+ * OpenAI request bodies, validated on the fields the gateway relies on. Objects are loose:
+ * fields we do not know (new OpenAI parameters, provider extensions such as vLLM's
+ * `guided_json`) pass through to the upstream untouched.
+ */
+
+const streamOptions = z.looseObject({ include_usage: z.boolean().optional() }).nullish();
+
+const sampling = {
+  stream: z.boolean().nullish(),
+  stream_options: streamOptions,
+  max_tokens: z.number().int().positive().nullish(),
+  temperature: z.number().min(0).max(2).nullish(),
+  top_p: z.number().min(0).max(1).nullish(),
+  n: z.number().int().min(1).max(128).nullish(),
+  seed: z.number().int().nullish(),
+};
+
+const contentPart = z.looseObject({ type: z.string() });
+
+export const chatMessageSchema = z.looseObject({
+  role: z.enum(['system', 'developer', 'user', 'assistant', 'tool', 'function']),
+  content: z.union([z.string(), z.array(contentPart), z.null()]).optional(),
+});
+
+export const chatRequestSchema = z.looseObject({
+  model: z.string().min(1),
+  messages: z.array(chatMessageSchema).min(1),
+  max_completion_tokens: z.number().int().positive().nullish(),
+  ...sampling,
+});
+
+const tokens = z.array(z.number().int());
+
+export const completionRequestSchema = z.looseObject({
+  model: z.string().min(1),
+  prompt: z.union([z.string(), z.array(z.string()), tokens, z.array(tokens)]),
+  ...sampling,
+});
+
+export const embeddingRequestSchema = z.looseObject({
+  model: z.string().min(1),
+  input: z.union([z.string(), z.array(z.string()).min(1), tokens.min(1), z.array(tokens).min(1)]),
+  encoding_format: z.enum(['float', 'base64']).optional(),
+  dimensions: z.number().int().positive().optional(),
+});
+
+export type ChatRequest = z.output<typeof chatRequestSchema>;
+export type CompletionRequest = z.output<typeof completionRequestSchema>;
+export type EmbeddingRequest = z.output<typeof embeddingRequestSchema>;
+export type ChatMessage = z.output<typeof chatMessageSchema>;
+
+/** The three proxied endpoints, named by their path under /v1. */
+export type Endpoint = 'chat/completions' | 'completions' | 'embeddings';

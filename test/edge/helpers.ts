@@ -1,0 +1,157 @@
+/**
+ * Helpers for edge tests: build a gateway app over a config whose providers point at scripted
+ * scenarios of the fake OpenAI server (tools/fakes/openai.ts, started by global-setup.ts).
+ */
+import { env } from 'cloudflare:workers';
+import { createApp } from '../../src/app.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import type { RequestLogRecord } from '../../src/observability/index.ts';
+
+export const FAKE_URL = (env as unknown as { FAKE_UPSTREAM_URL: string }).FAKE_UPSTREAM_URL;
+export const UPSTREAM_KEY = 'sk-upstream-secret-0123456789';
+
+export interface Step {
+  status?: number;
+  headers?: Record<string, string>;
+  errorBody?: unknown;
+  hang?: boolean;
+  firstByteDelayMs?: number;
+  chunkDelayMs?: number;
+  closeAfterChunks?: number;
+  hangAfterChunks?: number;
+  content?: string;
+  toolCall?: { name: string; arguments: string };
+  /** false: accept requests without an API key (keyless OpenAI-compatible hosts). */
+  requireAuth?: boolean;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  headers: Record<string, string>;
+  body: Record<string, unknown> | null;
+  receivedAt: number;
+  clientAborted: boolean;
+  completed: boolean;
+}
+
+export interface Scenario {
+  id: string;
+  baseUrl: string;
+  requests(): Promise<RecordedRequest[]>;
+  /** Waits until the fake has seen `n` requests (or `timeoutMs` passed). */
+  waitFor(n: number, timeoutMs?: number): Promise<RecordedRequest[]>;
+}
+
+export async function scenario(...steps: Step[]): Promise<Scenario> {
+  const res = await fetch(`${FAKE_URL}/__scenarios`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ steps: steps.length > 0 ? steps : [{}] }),
+  });
+  if (!res.ok) throw new Error(`fake: cannot create scenario (${res.status})`);
+  const { id, baseUrl } = (await res.json()) as { id: string; baseUrl: string };
+  const read = async (path: string) =>
+    (
+      (await (await fetch(`${FAKE_URL}/__scenarios/${id}${path}`)).json()) as {
+        requests: RecordedRequest[];
+      }
+    ).requests;
+  return {
+    id,
+    baseUrl,
+    requests: () => read(''),
+    waitFor: (n, timeoutMs = 3_000) => read(`/wait?requests=${n}&timeoutMs=${timeoutMs}`),
+  };
+}
+
+/** An OpenAI provider entry pointing at a scenario. */
+export function openaiAt(s: Scenario, overrides: Record<string, unknown> = {}) {
+  return { kind: 'openai', baseUrl: `${s.baseUrl}/v1`, apiKey: UPSTREAM_KEY, ...overrides };
+}
+
+export interface TestGateway {
+  request(path: string, init?: RequestInit): Promise<Response>;
+  chat(body: Record<string, unknown>, headers?: Record<string, string>): Promise<Response>;
+  logs: RequestLogRecord[];
+}
+
+/** A gateway app over `raw` config (defaults tightened so failure tests run fast). */
+export function gateway(raw: Record<string, unknown>): TestGateway {
+  const config = loadConfig(
+    {
+      ...raw,
+      defaults: {
+        timeouts: { firstByteMs: 2_000, idleMs: 2_000 },
+        retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 500 },
+        ...(raw.defaults as object | undefined),
+      },
+    },
+    {},
+  );
+  const logs: RequestLogRecord[] = [];
+  const app = createApp({ config, log: (r) => logs.push(r), random: () => 0.5 });
+  const request = async (path: string, init?: RequestInit) =>
+    app.request(`http://gateway.test${path}`, init);
+  return {
+    logs,
+    request,
+    chat: (body, headers = {}) =>
+      request('/v1/chat/completions', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      }),
+  };
+}
+
+/** One model `m` served by the given providers, in order. */
+export function singleModel(
+  providers: Record<string, unknown>,
+  defaults?: Record<string, unknown>,
+) {
+  return gateway({
+    providers,
+    models: {
+      m: {
+        targets: Object.keys(providers).map((provider) => ({ provider, model: `up-${provider}` })),
+      },
+    },
+    ...(defaults ? { defaults } : {}),
+  });
+}
+
+export const hello = { model: 'm', messages: [{ role: 'user', content: 'Hello there' }] };
+
+/** The `data` payloads of an SSE body, in order. */
+export async function sseData(res: Response): Promise<string[]> {
+  const text = await res.text();
+  return text
+    .split('\n\n')
+    .filter((block) => block.trim() !== '')
+    .map((block) =>
+      block
+        .split('\n')
+        .filter((line) => line.startsWith('data: '))
+        .map((line) => line.slice(6))
+        .join('\n'),
+    );
+}
+
+/** Waits until `check` passes or `timeoutMs` elapses (for effects that happen after a response). */
+export async function eventually(
+  check: () => void | Promise<void>,
+  timeoutMs = 3_000,
+): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (err) {
+      if (Date.now() > until) throw err;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The whole test suite: typecheck, lint, then every vitest project (edge in workerd, node).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+echo "== typecheck"; npx tsc -p tsconfig.json
+echo "== lint"; npx biome check .
+echo "== vitest"; npx vitest run "$@"

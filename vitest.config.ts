@@ -1,0 +1,49 @@
+import { cloudflareTest } from '@cloudflare/vitest-plugin';
+import { defineConfig } from 'vitest/config';
+
+// Two tiers (see docs/architecture.md):
+// - edge: src/ and test/edge/ run inside workerd; outbound calls go to real loopback servers
+//   started by test/edge/global-setup.ts.
+// - node: tools/, origin/, end-to-end and infra tests run in Node.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            remoteBindings: false,
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              bindings: {
+                OPENAI_BASE_URL: `${inject<string>('fakeOpenAIUrl')}/v1`,
+                OPENAI_API_KEY: 'sk-test-upstream-secret',
+                AZURE_OPENAI_ENDPOINT: inject<string>('fakeOpenAIUrl'),
+                AZURE_OPENAI_API_KEY: 'azure-test-upstream-secret',
+                FAKE_UPSTREAM_URL: inject<string>('fakeOpenAIUrl'),
+              },
+            },
+          })),
+        ],
+        test: {
+          name: 'edge',
+          include: ['src/**/*.test.ts', 'test/edge/**/*.test.ts'],
+          globalSetup: ['test/edge/global-setup.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'node',
+          environment: 'node',
+          include: [
+            'test/tools/**/*.test.ts',
+            'test/origin/**/*.test.ts',
+            'test/e2e/**/*.test.ts',
+            'test/infra/**/*.test.ts',
+          ],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
+  },
+});
