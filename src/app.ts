@@ -3,7 +3,12 @@ import { requestId } from 'hono/request-id';
 import type { GatewayConfig } from './config/index.ts';
 import type { AppEnv, GatewayDeps } from './context.ts';
 import { errors, toGatewayError } from './errors.ts';
-import { consoleRequestLogger, type RequestLogger } from './observability/index.ts';
+import {
+  annotateRequestLog,
+  consoleRequestLogger,
+  type RequestLogger,
+  requestLog,
+} from './observability/index.ts';
 import { createProviders } from './providers/index.ts';
 import { healthRoutes } from './routes/health.ts';
 import { v1Routes } from './routes/v1.ts';
@@ -32,6 +37,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     c.set('startedAt', Date.now());
     await next();
   });
+  app.use(requestLog());
 
   app.route('/health', healthRoutes());
   app.route('/v1', v1Routes(options.config.defaults.maxBodyBytes));
@@ -43,6 +49,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
 
   app.onError((err, c) => {
     const error = toGatewayError(err);
+    annotateRequestLog(c, { error_code: error.code });
     if (error.status >= 500 && error.code === 'internal_error') {
       console.error(
         JSON.stringify({

@@ -1,6 +1,6 @@
 import type { RequestIdVariables } from 'hono/request-id';
 import type { GatewayConfig } from './config/index.ts';
-import type { RequestLogger } from './observability/index.ts';
+import type { RequestLogger, RequestLogRecord } from './observability/index.ts';
 import type { Provider } from './providers/index.ts';
 
 /** What the app is built from; tests build apps with their own config and logger. */
@@ -13,5 +13,10 @@ export interface GatewayDeps {
 }
 
 export type AppEnv = {
-  Variables: RequestIdVariables & { deps: GatewayDeps; startedAt: number };
+  Variables: RequestIdVariables & {
+    deps: GatewayDeps;
+    startedAt: number;
+    logRecord: RequestLogRecord;
+    logDeferred: boolean;
+  };
 };

@@ -1,13 +1,15 @@
 /**
  * `npm run dev`: the whole gateway on this machine, no cloud account needed.
  *
- * - With OPENAI_API_KEY set in the environment (or in .dev.vars), requests go to OpenAI.
+ * - With OPENAI_API_KEY set in the environment (or in .dev.vars), requests go to OpenAI
+ *   (or to OPENAI_BASE_URL when that is set too).
  * - Without it, a local fake OpenAI upstream (tools/fakes/openai.ts) is started and the
  *   gateway points at it, so every endpoint works offline.
  * Then `wrangler dev` serves the Worker on http://127.0.0.1:8787 (PORT to change it).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { startFakeOpenAI } from './fakes/openai.ts';
 
 const port = Number(process.env.PORT ?? 8787);
@@ -18,8 +20,10 @@ if (!process.env.OPENAI_API_KEY && !devVarsHave('OPENAI_API_KEY')) {
   fake = await startFakeOpenAI({ port: Number(process.env.FAKE_OPENAI_PORT ?? 0) });
   vars.push(`OPENAI_BASE_URL:${fake.url}/v1`, 'OPENAI_API_KEY:sk-fake-local-upstream');
   console.log(`dev: no OPENAI_API_KEY set; using the local fake OpenAI upstream at ${fake.url}`);
-} else if (process.env.OPENAI_API_KEY) {
-  vars.push(`OPENAI_API_KEY:${process.env.OPENAI_API_KEY}`);
+} else {
+  for (const name of ['OPENAI_API_KEY', 'OPENAI_BASE_URL']) {
+    if (process.env[name]) vars.push(`${name}:${process.env[name]}`);
+  }
 }
 
 const args = [
@@ -31,7 +35,8 @@ const args = [
   '--show-interactive-dev-session=false',
 ];
 for (const v of vars) args.push('--var', v);
-const wrangler = spawn('wrangler', args, {
+const bin = fileURLToPath(new URL('../node_modules/.bin/wrangler', import.meta.url));
+const wrangler = spawn(bin, args, {
   stdio: 'inherit',
   env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false' },
 });

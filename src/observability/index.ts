@@ -1,7 +1,10 @@
-/** Observability: the per-request log line and secret redaction. */
+/** Observability: the per-request log line (middleware + stream hand-off) and secret redaction. */
 export { redact } from './redact.ts';
 export {
+  annotateRequestLog,
   consoleRequestLogger,
+  deferRequestLog,
   type RequestLogger,
   type RequestLogRecord,
+  requestLog,
 } from './request-log.ts';

@@ -1,8 +1,11 @@
+import type { Context, MiddlewareHandler } from 'hono';
+import type { AppEnv } from '../context.ts';
 import type { Usage } from '../usage/index.ts';
 
 /**
- * One structured JSON line per request, written when the request is over (for a stream: when
- * the stream ends, is cut, or the client leaves). Never holds headers, bodies or keys.
+ * One structured JSON line per request, written when the request is over: by the
+ * `requestLog` middleware for ordinary responses, by the stream relay when a stream ends, is
+ * cut, or the client leaves. Never holds headers, bodies or keys.
  */
 export interface RequestLogRecord {
   request_id: string;
@@ -19,8 +22,9 @@ export interface RequestLogRecord {
   stream?: boolean;
   usage?: Usage;
   error_code?: string | null;
-  /** Why a stream ended early: client_abort, upstream_error, idle_timeout... */
+  /** How a stream ended: done, client_abort, upstream_error, idle_timeout. */
   stream_end?: string;
+  /** One line per failed upstream attempt (retries, fallbacks). */
   failures?: string[];
 }
 
@@ -29,3 +33,34 @@ export type RequestLogger = (record: RequestLogRecord) => void;
 export const consoleRequestLogger: RequestLogger = (record) => {
   console.log(JSON.stringify({ level: 'info', msg: 'request', ...record }));
 };
+
+/** Starts the request's log record, and writes it after the response unless a stream
+ * deferred it (see `deferRequestLog`). */
+export function requestLog(): MiddlewareHandler<AppEnv> {
+  return async function requestLog(c, next) {
+    c.set('logRecord', {
+      request_id: c.var.requestId,
+      method: c.req.method,
+      path: c.req.path,
+      status: 0,
+      latency_ms: 0,
+    });
+    await next();
+    if (!c.var.logDeferred) writeRequestLog(c, { status: c.res.status });
+  };
+}
+
+/** Adds fields to this request's log line. */
+export function annotateRequestLog(c: Context<AppEnv>, fields: Partial<RequestLogRecord>): void {
+  Object.assign(c.var.logRecord, fields);
+}
+
+/** Hands the log line to whoever finishes the response body (the stream relay). */
+export function deferRequestLog(c: Context<AppEnv>): (fields: Partial<RequestLogRecord>) => void {
+  c.set('logDeferred', true);
+  return (fields) => writeRequestLog(c, fields);
+}
+
+function writeRequestLog(c: Context<AppEnv>, fields: Partial<RequestLogRecord>): void {
+  c.var.deps.log({ ...c.var.logRecord, ...fields, latency_ms: Date.now() - c.var.startedAt });
+}

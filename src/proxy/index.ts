@@ -7,7 +7,7 @@
 import type { Context } from 'hono';
 import type { ModelConfig } from '../config/index.ts';
 import type { AppEnv } from '../context.ts';
-import type { RequestLogRecord } from '../observability/index.ts';
+import { annotateRequestLog, deferRequestLog } from '../observability/index.ts';
 import { orderTargets } from '../routing/targets.ts';
 import type { Endpoint } from '../schemas/openai.ts';
 import { SSE_HEADERS } from '../sse/index.ts';
@@ -32,18 +32,7 @@ export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<
     provider: deps.providers.get(target.provider)!,
   }));
   const signal = c.req.raw.signal;
-  const record: RequestLogRecord = {
-    request_id: c.var.requestId,
-    method: c.req.method,
-    path: c.req.path,
-    status: 200,
-    latency_ms: 0,
-    model: String(body.model),
-    stream,
-  };
-  const finishLog = (extra: Partial<RequestLogRecord>) => {
-    deps.log({ ...record, ...extra, latency_ms: Date.now() - startedAt });
-  };
+  annotateRequestLog(c, { model: String(body.model), stream });
 
   let outcome: Awaited<ReturnType<typeof dispatch>>;
   try {
@@ -65,12 +54,10 @@ export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<
     if (!(err instanceof DispatchError)) throw err;
     if (err.last) c.header('x-gateway-provider', err.last.provider.id);
     c.header('x-gateway-attempts', String(err.attempts));
-    finishLog({
-      status: err.error.status,
+    annotateRequestLog(c, {
       provider: err.last?.provider.id,
       upstream_model: err.last?.target.model,
       attempts: err.attempts,
-      error_code: err.error.code,
       failures: err.failures.map((f) => f.message),
     });
     throw err.error;
@@ -80,18 +67,19 @@ export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<
   const { provider, target } = served;
   c.header('x-gateway-provider', provider.id);
   c.header('x-gateway-attempts', String(attempts));
-  Object.assign(record, { provider: provider.id, upstream_model: target.model, attempts });
-  if (failures.length > 0) record.failures = failures.map((f) => f.message);
+  annotateRequestLog(c, { provider: provider.id, upstream_model: target.model, attempts });
+  if (failures.length > 0) annotateRequestLog(c, { failures: failures.map((f) => f.message) });
   const promptEstimate = () => estimatePromptTokens(body);
 
   if (value.kind === 'json') {
     const mapped = provider.mapResponse(value.body);
     const usage = provider.extractUsage(mapped) ?? estimatedUsage(promptEstimate(), '');
-    finishLog({ usage, ttfb_ms: Date.now() - startedAt });
+    annotateRequestLog(c, { usage, ttfb_ms: Date.now() - startedAt });
     return c.json(mapped as object, 200);
   }
 
   const ttfb = Date.now() - startedAt;
+  const finishLog = deferRequestLog(c);
   const readable = relayStream(value, {
     mapEvent: provider.streamMapper(),
     clientWantsUsage,
@@ -99,6 +87,7 @@ export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<
     onEnd: (end) => {
       const usage = end.usage ?? estimatedUsage(promptEstimate(), end.completionText);
       finishLog({
+        status: 200,
         usage,
         ttfb_ms: ttfb,
         stream_end: end.reason,

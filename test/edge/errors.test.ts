@@ -111,6 +111,18 @@ describe('client errors', () => {
     expect(await s.requests()).toHaveLength(0);
   });
 
+  it('writes one log line for a rejected request too', async () => {
+    const { gw } = await setup();
+    await gw.chat({ ...hello, model: 'gpt-9' }, { 'x-request-id': 'rejected-1' });
+    expect(gw.logs).toHaveLength(1);
+    expect(gw.logs[0]).toMatchObject({
+      request_id: 'rejected-1',
+      status: 404,
+      error_code: 'model_not_found',
+      path: '/v1/chat/completions',
+    });
+  });
+
   it('404 OpenAI-shaped for an unknown route', async () => {
     const { gw } = await setup();
     await expectError(await gw.request('/v1/nothing-here'), 404, 'not_found');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hello, openaiAt, scenario, singleModel, UPSTREAM_KEY } from './helpers.ts';
+import { eventually, hello, openaiAt, scenario, singleModel, UPSTREAM_KEY } from './helpers.ts';
 
 type ErrorJson = {
   error: { message: string; type: string; code: string | null; param: string | null };
@@ -181,5 +181,22 @@ describe('retries and fallback', () => {
     const res = await gw.chat(hello);
     expect(res.status).toBe(200);
     expect(res.headers.get('x-gateway-attempts')).toBe('2');
+  });
+
+  it('aborts the upstream, without retrying, when the client leaves before the answer', async () => {
+    const a = await scenario({ hang: true });
+    const gw = singleModel({ a: openaiAt(a) });
+    const controller = new AbortController();
+    const pending = gw.request('/v1/chat/completions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(hello),
+      signal: controller.signal,
+    });
+    await a.waitFor(1);
+    controller.abort();
+    await pending.catch(() => undefined);
+    await eventually(async () => expect((await a.requests())[0]!.clientAborted).toBe(true));
+    expect(await a.requests()).toHaveLength(1);
   });
 });
