@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 
 // Two tiers (see docs/architecture.md):
 // - edge: src/ and test/edge/ run inside workerd; outbound calls go to real loopback servers
-//   started by test/edge/global-setup.ts.
+//   (fake OpenAI, redis-server behind the Upstash REST bridge) from test/edge/global-setup.ts.
 // - node: tools/, origin/, end-to-end and infra tests run in Node.
 export default defineConfig({
   test: {
@@ -20,6 +20,10 @@ export default defineConfig({
                 AZURE_OPENAI_ENDPOINT: inject<string>('fakeOpenAIUrl'),
                 AZURE_OPENAI_API_KEY: 'azure-test-upstream-secret',
                 FAKE_UPSTREAM_URL: inject<string>('fakeOpenAIUrl'),
+                UPSTASH_REDIS_REST_URL: inject<string>('upstashUrl'),
+                UPSTASH_REDIS_REST_TOKEN: inject<string>('upstashToken'),
+                FAULT_PROXY_URL: inject<string>('faultProxyUrl'),
+                ADMIN_TOKEN: 'test-admin-token-0123456789',
               },
             },
           })),

@@ -1,5 +1,7 @@
 import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
+import { adminRoutes } from './admin/routes.ts';
+import { KeyLookup, KeyStore } from './auth/index.ts';
 import type { GatewayConfig } from './config/index.ts';
 import type { AppEnv, GatewayDeps } from './context.ts';
 import { errors, toGatewayError } from './errors.ts';
@@ -12,6 +14,7 @@ import {
 import { createProviders } from './providers/index.ts';
 import { healthRoutes } from './routes/health.ts';
 import { v1Routes } from './routes/v1.ts';
+import { createRedis } from './store/index.ts';
 
 export interface AppOptions {
   config: GatewayConfig;
@@ -23,11 +26,17 @@ export interface AppOptions {
 
 /** Assembles the gateway: middleware, routes, and the one error handler. */
 export function createApp(options: AppOptions): Hono<AppEnv> {
+  const { config } = options;
+  const redis = createRedis(config);
+  const keyStore = redis ? new KeyStore(redis) : undefined;
   const deps: GatewayDeps = {
-    config: options.config,
-    providers: createProviders(options.config),
+    config,
+    providers: createProviders(config),
     log: options.log ?? consoleRequestLogger,
     random: options.random ?? Math.random,
+    redis,
+    keyStore,
+    keys: keyStore ? new KeyLookup(keyStore, config.auth.keyCacheTtlMs) : undefined,
   };
   const app = new Hono<AppEnv>();
 
@@ -40,7 +49,8 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.use(requestLog());
 
   app.route('/health', healthRoutes());
-  app.route('/v1', v1Routes(options.config.defaults.maxBodyBytes));
+  app.route('/v1', v1Routes(config.defaults.maxBodyBytes));
+  app.route('/admin', adminRoutes());
 
   app.notFound((c) => {
     const error = errors.notFound(c.req.path);

@@ -1,7 +1,12 @@
+import type { Context } from 'hono';
 import type { RequestIdVariables } from 'hono/request-id';
+import type { KeyRecord } from './auth/keys.ts';
+import type { KeyLookup } from './auth/lookup.ts';
+import type { KeyStore } from './auth/store.ts';
 import type { GatewayConfig } from './config/index.ts';
 import type { RequestLogger, RequestLogRecord } from './observability/index.ts';
 import type { Provider } from './providers/index.ts';
+import type { Redis } from './store/index.ts';
 
 /** What the app is built from; tests build apps with their own config and logger. */
 export interface GatewayDeps {
@@ -10,6 +15,10 @@ export interface GatewayDeps {
   log: RequestLogger;
   /** Drives load-balancing and backoff jitter; injectable for deterministic tests. */
   random: () => number;
+  /** Absent when the config names no Redis (auth disabled). */
+  redis: Redis | undefined;
+  keyStore: KeyStore | undefined;
+  keys: KeyLookup | undefined;
 }
 
 export type AppEnv = {
@@ -18,5 +27,17 @@ export type AppEnv = {
     startedAt: number;
     logRecord: RequestLogRecord;
     logDeferred: boolean;
+    /** The authenticated gateway key; absent when auth is disabled. */
+    apiKey?: KeyRecord;
   };
 };
+
+/** `ctx.waitUntil` when there is an execution context (not in `app.request` tests). */
+export function waitUntil(c: Context<AppEnv>, work: Promise<unknown>): void {
+  const settled = work.catch(() => undefined);
+  try {
+    c.executionCtx.waitUntil(settled);
+  } catch {
+    // No ExecutionContext (unit tests): the promise still runs to completion.
+  }
+}

@@ -102,6 +102,61 @@ export const errors = {
     new GatewayError(502, 'All upstream providers for this model failed.', {
       code: 'upstream_error',
     }),
+  missingApiKey: () =>
+    new GatewayError(
+      401,
+      "You didn't provide an API key. Send it as 'Authorization: Bearer <key>' or 'x-api-key'.",
+      { type: 'invalid_request_error', code: 'missing_api_key' },
+    ),
+  /** The same answer for unknown, revoked, disabled and expired keys: no oracle. */
+  invalidApiKey: () =>
+    new GatewayError(401, 'Incorrect API key provided.', {
+      type: 'invalid_request_error',
+      code: 'invalid_api_key',
+    }),
+  authUnavailable: () =>
+    new GatewayError(503, 'API keys cannot be verified right now; retry shortly.', {
+      code: 'auth_unavailable',
+      headers: { 'retry-after': '1' },
+    }),
+  modelNotAllowed: (model: string) =>
+    new GatewayError(403, `This API key is not allowed to use the model '${model}'.`, {
+      code: 'model_not_allowed',
+      param: 'model',
+    }),
+  rateLimited: (kind: 'requests' | 'tokens', retryAfterSeconds: number, detail: string) =>
+    new GatewayError(
+      429,
+      `Rate limit reached on ${kind} per minute: ${detail}. Please try again in ${retryAfterSeconds}s.`,
+      {
+        type: kind,
+        code: 'rate_limit_exceeded',
+        headers: { 'retry-after': String(retryAfterSeconds) },
+      },
+    ),
+  /** `x-should-retry: false` stops the OpenAI SDKs from retrying what cannot succeed. */
+  budgetExceeded: () =>
+    new GatewayError(429, 'This API key has used its monthly budget.', {
+      type: 'insufficient_quota',
+      code: 'budget_exceeded',
+      headers: { 'x-should-retry': 'false' },
+    }),
+  limitsUnavailable: () =>
+    new GatewayError(503, 'Limits cannot be checked right now; retry shortly.', {
+      code: 'limits_unavailable',
+      headers: { 'retry-after': '1' },
+    }),
+  adminUnauthorized: () =>
+    new GatewayError(401, 'A valid admin token is required.', {
+      type: 'authentication_error',
+      code: 'invalid_admin_token',
+    }),
+  keyNotFound: (id: string) =>
+    new GatewayError(404, `No API key with id '${id}'.`, {
+      type: 'not_found_error',
+      code: 'key_not_found',
+      param: 'id',
+    }),
   internal: () =>
     new GatewayError(500, 'The gateway hit an internal error.', { code: 'internal_error' }),
 };

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './index.ts';
 
 const minimal = {
+  redis: { url: 'http://127.0.0.1:8079', token: 'redis-token' },
   providers: { openai: { kind: 'openai', apiKey: '${OPENAI_API_KEY}' } },
   models: { 'gpt-4o-mini': { targets: [{ provider: 'openai', model: 'gpt-4o-mini' }] } },
 };
@@ -33,6 +34,15 @@ describe('loadConfig', () => {
       maxBodyBytes: 10 * 1024 * 1024,
     });
     expect(config.regions).toEqual({});
+    expect(config.redis).toEqual({
+      url: 'http://127.0.0.1:8079',
+      token: 'redis-token',
+      timeoutMs: 500,
+    });
+    expect(config.auth).toEqual({ enabled: true, keyCacheTtlMs: 10_000 });
+    expect(config.limits).toEqual({ failMode: 'open', defaultCompletionReserve: 1_024 });
+    expect(config.prices).toEqual({});
+    expect(config.admin).toEqual({ tokens: {} });
   });
 
   it('uses ${VAR:-default} when the variable is unset or empty', () => {

@@ -100,11 +100,60 @@ export const regionSchema = z.object({
   origin: z.url().optional(),
 });
 
+export const priceSchema = z.object({
+  /** USD per million prompt tokens. */
+  inputPerMTok: z.number().min(0),
+  /** USD per million completion tokens. Default 0 (embeddings). */
+  outputPerMTok: z.number().min(0).default(0),
+  /** USD per million prompt tokens served from the provider's prompt cache. Default: the
+   * input price (no discount known). */
+  cachedInputPerMTok: z.number().min(0).optional(),
+});
+
+export const redisSchema = z.object({
+  /** Upstash REST URL (UPSTASH_REDIS_REST_URL). */
+  url: z.url(),
+  /** Upstash REST token (UPSTASH_REDIS_REST_TOKEN). */
+  token: z.string().min(1),
+  /** Per-command timeout; past it the command counts as failed. Default 500 ms. */
+  timeoutMs: z.number().int().positive().default(500),
+});
+
+export const authSchema = z.object({
+  /** Require a gateway API key on /v1. Default true. */
+  enabled: z.boolean().default(true),
+  /** How long an isolate trusts a key lookup (and a miss) before asking Redis again; also
+   * the longest a revocation takes to reach every isolate. Default 10 000 ms. */
+  keyCacheTtlMs: z.number().int().min(0).default(10_000),
+});
+
+export const limitsSchema = z.object({
+  /** What to do when Redis is slow or down while checking limits and budgets: `open` lets
+   * the request through (availability first), `closed` answers 503. Default open. */
+  failMode: z.enum(['open', 'closed']).default('open'),
+  /** Completion tokens reserved for a request that sets no max_tokens. Default 1 024. */
+  defaultCompletionReserve: z.number().int().positive().default(1_024),
+});
+
 export const configSchema = z
   .object({
     providers: z.record(id, providerSchema),
     models: z.record(z.string().min(1), modelSchema),
     regions: z.record(id, regionSchema).default({}),
+    /** Shared state (keys, limits, spend). Required when auth is enabled. Default none. */
+    redis: redisSchema.optional(),
+    auth: authSchema.prefault({}),
+    limits: limitsSchema.prefault({}),
+    /** Prices by upstream model name, or `provider/model` for a provider-specific price.
+     * A model with no price costs 0 (and the log line says `cost_unknown`). Default none. */
+    prices: z.record(z.string().min(1), priceSchema).default({}),
+    /** Admin API tokens by name (the name is the actor in the audit log). Default none:
+     * the admin API answers 401 to everyone. */
+    admin: z
+      .object({
+        tokens: z.record(id, z.string().min(16, 'use at least 16 characters')).default({}),
+      })
+      .prefault({}),
     defaults: z
       .object({
         timeouts: timeoutsSchema.prefault({}),
@@ -119,6 +168,13 @@ export const configSchema = z
       .prefault({}),
   })
   .superRefine((config, ctx) => {
+    if (config.auth.enabled && !config.redis) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['redis'],
+        message: 'required when auth.enabled is true (keys, limits and spend live in Redis)',
+      });
+    }
     for (const [name, model] of Object.entries(config.models)) {
       model.targets.forEach((target, i) => {
         if (!(target.provider in config.providers)) {
@@ -138,3 +194,4 @@ export type ModelConfig = z.output<typeof modelSchema>;
 export type TargetConfig = z.output<typeof targetSchema>;
 export type Timeouts = z.output<typeof timeoutsSchema>;
 export type RetryPolicy = z.output<typeof retrySchema>;
+export type Price = z.output<typeof priceSchema>;

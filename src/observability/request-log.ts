@@ -26,6 +26,12 @@ export interface RequestLogRecord {
   stream_end?: string;
   /** One line per failed upstream attempt (retries, fallbacks). */
   failures?: string[];
+  key_id?: string;
+  tenant?: string;
+  /** Cost in USD of the tokens used, at the configured prices. */
+  cost_usd?: number;
+  /** Set when Redis could not be asked and the limits failed open or closed. */
+  limits?: 'failed_open' | 'failed_closed';
 }
 
 export type RequestLogger = (record: RequestLogRecord) => void;

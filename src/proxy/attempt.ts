@@ -1,7 +1,7 @@
 import type { ErrorBody } from '../errors.ts';
 import { redact } from '../observability/index.ts';
 import type { Provider, UpstreamRequest } from '../providers/index.ts';
-import { type EventSourceMessage, parseSSE } from '../sse/index.ts';
+import { type EventSourceMessage, type SSEReader, sseReader } from '../sse/index.ts';
 import { Deadline, UpstreamTimeout } from './deadline.ts';
 import { actionForStatus, type FailureAction, parseRetryAfter } from './retry-policy.ts';
 
@@ -27,7 +27,7 @@ export interface StreamSuccess {
   status: number;
   /** The first event, read before committing to this upstream (so failures before it retry). */
   first: EventSourceMessage;
-  events: ReadableStreamDefaultReader<EventSourceMessage>;
+  events: SSEReader;
   /** Aborts the upstream fetch (client left, idle timeout). */
   abort: AbortController;
   deadline: Deadline;
@@ -95,7 +95,7 @@ export async function attemptUpstream(
     }
 
     if (!response.body) return fail('bad_response', 'retry', 'upstream stream had no body');
-    const events = parseSSE(response.body).getReader();
+    const events = sseReader(response.body);
     const first = await deadline.race(events.read(), firstByteMs);
     if (first.done) return fail('bad_response', 'retry', 'upstream stream ended before any event');
     streaming = true;

@@ -7,11 +7,13 @@
 import type { Context } from 'hono';
 import type { ModelConfig } from '../config/index.ts';
 import type { AppEnv } from '../context.ts';
+import { admit } from '../limits/index.ts';
 import { annotateRequestLog, deferRequestLog } from '../observability/index.ts';
 import { orderTargets } from '../routing/targets.ts';
 import type { Endpoint } from '../schemas/openai.ts';
 import { SSE_HEADERS } from '../sse/index.ts';
 import { estimatedUsage, estimatePromptTokens } from '../usage/index.ts';
+import { formatUsd } from '../usage/pricing.ts';
 import { attemptUpstream } from './attempt.ts';
 import { DispatchError, dispatch, type PlannedTarget } from './dispatch.ts';
 import { relayStream } from './stream-relay.ts';
@@ -33,6 +35,7 @@ export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<
   }));
   const signal = c.req.raw.signal;
   annotateRequestLog(c, { model: String(body.model), stream });
+  const admission = await admit(c, { endpoint, body, model: request.model });
 
   let outcome: Awaited<ReturnType<typeof dispatch>>;
   try {
@@ -60,6 +63,7 @@ export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<
       attempts: err.attempts,
       failures: err.failures.map((f) => f.message),
     });
+    admission.settle({ usage: undefined });
     throw err.error;
   }
 
@@ -74,7 +78,11 @@ export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<
   if (value.kind === 'json') {
     const mapped = provider.mapResponse(value.body);
     const usage = provider.extractUsage(mapped) ?? estimatedUsage(promptEstimate(), '');
-    annotateRequestLog(c, { usage, ttfb_ms: Date.now() - startedAt });
+    const settlement = { usage, provider: provider.id, upstreamModel: target.model };
+    const cost = admission.cost(settlement);
+    admission.settle(settlement);
+    annotateRequestLog(c, { usage, cost_usd: cost / 1e9, ttfb_ms: Date.now() - startedAt });
+    c.header('x-gateway-cost-usd', formatUsd(cost));
     return c.json(mapped as object, 200);
   }
 
@@ -86,7 +94,10 @@ export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<
     idleMs: provider.timeouts.idleMs,
     onEnd: (end) => {
       const usage = end.usage ?? estimatedUsage(promptEstimate(), end.completionText);
+      const settlement = { usage, provider: provider.id, upstreamModel: target.model };
+      admission.settle(settlement);
       finishLog({
+        cost_usd: admission.cost(settlement) / 1e9,
         status: 200,
         usage,
         ttfb_ms: ttfb,

@@ -6,7 +6,7 @@ import { errors } from '../errors.ts';
 
 /** Reads the JSON body and validates it: 400 `invalid_json`, or 400 naming the bad field. */
 export async function parseBody<S extends z.ZodType>(
-  c: Context<AppEnv>,
+  c: { req: { text(): Promise<string> } },
   schema: S,
 ): Promise<z.output<S>> {
   let json: unknown;
@@ -35,6 +35,13 @@ export function resolveModel(
     ? c.var.deps.config.models[name]
     : undefined;
   if (!model) throw errors.modelNotFound(name);
+  if (!keyMayUse(c, name)) throw errors.modelNotAllowed(name);
   if (model.type !== type) throw errors.wrongEndpoint(name, endpoint);
   return model;
+}
+
+/** Whether the caller's key (if any) lists this model; keys with `models: null` use all. */
+export function keyMayUse(c: Context<AppEnv>, name: string): boolean {
+  const allowed = c.var.apiKey?.models;
+  return !allowed || allowed.includes(name);
 }

@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { apiKeyAuth } from '../auth/index.ts';
 import type { AppEnv } from '../context.ts';
 import { errors } from '../errors.ts';
 import { proxy } from '../proxy/index.ts';
@@ -8,7 +9,7 @@ import {
   completionRequestSchema,
   embeddingRequestSchema,
 } from '../schemas/openai.ts';
-import { parseBody, resolveModel } from './parse.ts';
+import { keyMayUse, parseBody, resolveModel } from './parse.ts';
 
 /** The OpenAI-compatible API under /v1. */
 export function v1Routes(maxBodyBytes: number): Hono<AppEnv> {
@@ -18,6 +19,7 @@ export function v1Routes(maxBodyBytes: number): Hono<AppEnv> {
     c.header('x-gateway-attempts', '0');
     await next();
   });
+  v1.use(apiKeyAuth());
 
   v1.post(
     '*',
@@ -50,12 +52,14 @@ export function v1Routes(maxBodyBytes: number): Hono<AppEnv> {
   v1.get('/models', (c) =>
     c.json({
       object: 'list',
-      data: Object.entries(c.var.deps.config.models).map(([id, model]) => ({
-        id,
-        object: 'model',
-        created: 0,
-        owned_by: model.ownedBy,
-      })),
+      data: Object.entries(c.var.deps.config.models)
+        .filter(([id]) => keyMayUse(c, id))
+        .map(([id, model]) => ({
+          id,
+          object: 'model',
+          created: 0,
+          owned_by: model.ownedBy,
+        })),
     }),
   );
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeEvent, parseSSE } from './index.ts';
+import { encodeEvent, sseReader } from './index.ts';
 
 const bytes = (...parts: string[]) =>
   new ReadableStream<Uint8Array>({
@@ -9,21 +9,23 @@ const bytes = (...parts: string[]) =>
     },
   });
 
-async function collect(stream: ReadableStream<{ data: string; event?: string | undefined }>) {
+async function collect(stream: ReadableStream<Uint8Array>) {
+  const reader = sseReader(stream);
   const out: { data: string; event?: string | undefined }[] = [];
-  for await (const e of stream) out.push({ data: e.data, event: e.event });
-  return out;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return out;
+    out.push({ data: value.data, event: value.event });
+  }
 }
 
-describe('parseSSE', () => {
+describe('sseReader', () => {
   it('joins events split across chunks, handles CRLF, comments and multi-line data', async () => {
     const events = await collect(
-      parseSSE(
-        bytes(
-          'data: {"a"',
-          ':1}\r\n\r\n: keep-alive\n\nevent: ping\ndata: x\ndata: y\n\n',
-          'data: [DONE]\n\n',
-        ),
+      bytes(
+        'data: {"a"',
+        ':1}\r\n\r\n: keep-alive\n\nevent: ping\ndata: x\ndata: y\n\n',
+        'data: [DONE]\n\n',
       ),
     );
     expect(events).toEqual([
@@ -43,7 +45,7 @@ describe('parseSSE', () => {
         controller.close();
       },
     });
-    expect(await collect(parseSSE(stream))).toEqual([{ data: 'héllo 🌍', event: undefined }]);
+    expect(await collect(stream)).toEqual([{ data: 'héllo 🌍', event: undefined }]);
   });
 });
 

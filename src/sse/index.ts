@@ -1,18 +1,49 @@
 /**
- * Server-sent events. Contract: `parseSSE` turns a byte stream into events (decoding with the
+ * Server-sent events. Contract: `sseReader` reads events from a byte stream (parsing with the
  * well-tested `eventsource-parser`, which handles CR/LF variants, multi-line data, comments
  * and events split across chunks); `encodeEvent` writes one event in the canonical
  * `data: ...\n\n` form that OpenAI uses, so relayed chunks are byte-identical to OpenAI's.
  */
-import type { EventSourceMessage } from 'eventsource-parser';
-import { EventSourceParserStream } from 'eventsource-parser/stream';
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
 
 export type { EventSourceMessage };
 
-export function parseSSE(body: ReadableStream<Uint8Array>): ReadableStream<EventSourceMessage> {
-  return body
-    .pipeThrough(new TextDecoderStream())
-    .pipeThrough(new EventSourceParserStream({ onError: 'terminate' }));
+export interface SSEReader {
+  /** The next event; `done` when the body ended. Rejects if the body errors. */
+  read(): Promise<ReadableStreamReadResult<EventSourceMessage>>;
+  cancel(): Promise<void>;
+}
+
+/**
+ * A pull reader over an SSE body: bytes are read only when an event is asked for, decoded
+ * incrementally (UTF-8 split across chunks is fine) and parsed. A reader rather than a
+ * TransformStream chain: no internal queues between upstream and client, and no pipe
+ * promises left to reject when the upstream connection drops.
+ */
+export function sseReader(body: ReadableStream<Uint8Array>): SSEReader {
+  const bytes = body.getReader();
+  const decoder = new TextDecoder();
+  const queue: EventSourceMessage[] = [];
+  const parser = createParser({ onEvent: (event) => queue.push(event) });
+  let ended = false;
+
+  return {
+    async read() {
+      while (queue.length === 0 && !ended) {
+        const { done, value } = await bytes.read();
+        if (done) {
+          ended = true;
+          parser.feed(decoder.decode());
+          parser.reset({ consume: true });
+        } else {
+          parser.feed(decoder.decode(value, { stream: true }));
+        }
+      }
+      const event = queue.shift();
+      return event ? { done: false, value: event } : { done: true, value: undefined };
+    },
+    cancel: () => bytes.cancel().catch(() => undefined),
+  };
 }
 
 const encoder = new TextEncoder();

@@ -1,20 +1,38 @@
 /**
- * Vitest globalSetup for the edge tests (runs in Node, not workerd): starts the fake OpenAI upstream
- * on a free loopback port and hands its URL to the workerd bindings via `provide`.
+ * Vitest globalSetup for the edge tests (runs in Node, not workerd): starts the fake OpenAI
+ * upstream and a real redis-server behind the local Upstash REST bridge, on free loopback
+ * ports, and hands their URLs to the workerd bindings via `provide`.
  */
 import type { TestProject } from 'vitest/node';
+import { startFaultProxy } from '../../tools/fakes/fault-proxy.ts';
 import { startFakeOpenAI } from '../../tools/fakes/openai.ts';
+import { hasRedisServer, startLocalUpstash } from '../../tools/upstash/index.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     fakeOpenAIUrl: string;
+    upstashUrl: string;
+    upstashToken: string;
+    faultProxyUrl: string;
   }
 }
 
 export default async function ({ provide }: TestProject) {
+  if (!hasRedisServer()) {
+    throw new Error(
+      'redis-server is not on PATH: the edge tests need a real one (apt-get install redis-server)',
+    );
+  }
   const fake = await startFakeOpenAI({ port: 0, host: '127.0.0.1' });
+  const upstash = await startLocalUpstash();
+  const proxy = await startFaultProxy();
+  provide('faultProxyUrl', proxy.url);
   provide('fakeOpenAIUrl', fake.url);
+  provide('upstashUrl', upstash.url);
+  provide('upstashToken', upstash.token);
   return async () => {
     await fake.close();
+    await upstash.stop();
+    await proxy.close();
   };
 }

@@ -7,8 +7,36 @@ import { createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import type { RequestLogRecord } from '../../src/observability/index.ts';
 
-export const FAKE_URL = (env as unknown as { FAKE_UPSTREAM_URL: string }).FAKE_UPSTREAM_URL;
+const bindings = env as unknown as Record<string, string>;
+export const FAKE_URL = bindings.FAKE_UPSTREAM_URL!;
 export const UPSTREAM_KEY = 'sk-upstream-secret-0123456789';
+export const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
+export const FAULT_PROXY_URL = bindings.FAULT_PROXY_URL!;
+
+/** A Redis config whose connection a test can break: `set('hang' | 'refuse' | 'pass')`. */
+export async function breakableRedis(timeoutMs = 300) {
+  const res = await fetch(`${FAULT_PROXY_URL}/__routes`, {
+    method: 'POST',
+    body: JSON.stringify({ target: REDIS.url }),
+  });
+  const { id, url } = (await res.json()) as { id: string; url: string };
+  return {
+    config: { url, token: REDIS.token, timeoutMs },
+    set: async (mode: 'pass' | 'hang' | 'refuse') => {
+      await fetch(`${FAULT_PROXY_URL}/__routes/${id}`, {
+        method: 'POST',
+        body: JSON.stringify({ mode }),
+      });
+    },
+  };
+}
+
+/** The test Redis (redis-server behind the Upstash bridge), as gateway config. */
+export const REDIS = {
+  url: bindings.UPSTASH_REDIS_REST_URL!,
+  token: bindings.UPSTASH_REDIS_REST_TOKEN!,
+  timeoutMs: 2_000,
+};
 
 export interface Step {
   status?: number;
@@ -74,13 +102,22 @@ export function openaiAt(s: Scenario, overrides: Record<string, unknown> = {}) {
 export interface TestGateway {
   request(path: string, init?: RequestInit): Promise<Response>;
   chat(body: Record<string, unknown>, headers?: Record<string, string>): Promise<Response>;
+  /** Calls the admin API with the test admin token. */
+  admin(method: string, path: string, body?: unknown): Promise<Response>;
   logs: RequestLogRecord[];
 }
 
-/** A gateway app over `raw` config (defaults tightened so failure tests run fast). */
+/**
+ * A gateway app over `raw` config (defaults tightened so failure tests run fast). Auth is off
+ * unless `raw.auth` says otherwise; with auth on, the test Redis and an admin token are added.
+ * Each call is a separate app: separate caches, like separate isolates.
+ */
 export function gateway(raw: Record<string, unknown>): TestGateway {
+  const authOn = (raw.auth as { enabled?: boolean } | undefined)?.enabled === true;
   const config = loadConfig(
     {
+      auth: { enabled: false },
+      ...(authOn ? { redis: REDIS, admin: { tokens: { tester: ADMIN_TOKEN } } } : {}),
       ...raw,
       defaults: {
         timeouts: { firstByteMs: 2_000, idleMs: 2_000 },
@@ -97,6 +134,12 @@ export function gateway(raw: Record<string, unknown>): TestGateway {
   return {
     logs,
     request,
+    admin: (method, path, body) =>
+      request(`/admin${path}`, {
+        method,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      }),
     chat: (body, headers = {}) =>
       request('/v1/chat/completions', {
         method: 'POST',
@@ -120,6 +163,17 @@ export function singleModel(
     },
     ...(defaults ? { defaults } : {}),
   });
+}
+
+/** Creates a key through the admin API; returns its plaintext and id. */
+export async function createKey(
+  gw: TestGateway,
+  policy: Record<string, unknown> = {},
+): Promise<{ key: string; id: string; headers: Record<string, string> }> {
+  const res = await gw.admin('POST', '/keys', { name: 'test key', ...policy });
+  if (res.status !== 201) throw new Error(`cannot create key: ${res.status} ${await res.text()}`);
+  const { key, id } = (await res.json()) as { key: string; id: string };
+  return { key, id, headers: { authorization: `Bearer ${key}` } };
 }
 
 export const hello = { model: 'm', messages: [{ role: 'user', content: 'Hello there' }] };

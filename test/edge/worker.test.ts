@@ -1,6 +1,6 @@
-import { exports } from 'cloudflare:workers';
+import { env, exports } from 'cloudflare:workers';
 import OpenAI from 'openai';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
 /**
  * The deployed shape: workers/gateway.ts with the bundled config, its OPENAI_BASE_URL pointed
@@ -9,12 +9,26 @@ import { describe, expect, it } from 'vitest';
 const worker = (exports as unknown as { default: { fetch(request: Request): Promise<Response> } })
   .default;
 
-const client = new OpenAI({
-  apiKey: 'sk-gw-client',
-  baseURL: 'http://gateway.local/v1',
-  maxRetries: 0,
-  fetch: (input: string | URL | Request, init?: RequestInit) =>
-    worker.fetch(new Request(input, init)),
+const fetchWorker = (input: string | URL | Request, init?: RequestInit) =>
+  worker.fetch(new Request(input, init));
+let client: OpenAI;
+
+beforeAll(async () => {
+  // A gateway key, created through the Worker's own admin API.
+  const adminToken = (env as unknown as { ADMIN_TOKEN: string }).ADMIN_TOKEN;
+  const res = await fetchWorker('http://gateway.local/admin/keys', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'worker test' }),
+  });
+  expect(res.status).toBe(201);
+  const { key } = (await res.json()) as { key: string };
+  client = new OpenAI({
+    apiKey: key,
+    baseURL: 'http://gateway.local/v1',
+    maxRetries: 0,
+    fetch: fetchWorker,
+  });
 });
 
 describe('the Worker (workers/gateway.ts) with the official openai client', () => {
@@ -27,6 +41,16 @@ describe('the Worker (workers/gateway.ts) with the official openai client', () =
     expect(completion.usage!.total_tokens).toBe(
       completion.usage!.prompt_tokens + completion.usage!.completion_tokens,
     );
+  });
+
+  it('rejects a client without a gateway key', async () => {
+    const anonymous = new OpenAI({
+      apiKey: 'sk-gw-nope',
+      baseURL: 'http://gateway.local/v1',
+      maxRetries: 0,
+      fetch: fetchWorker,
+    });
+    await expect(anonymous.models.list()).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
   });
 
   it('streams a chat completion, with usage when asked', async () => {

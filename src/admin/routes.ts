@@ -1,0 +1,98 @@
+import { Hono, type MiddlewareHandler } from 'hono';
+import { createKeySchema, type KeyStore, updateKeySchema } from '../auth/index.ts';
+import { presentedKey } from '../auth/middleware.ts';
+import type { AppEnv } from '../context.ts';
+import { errors, GatewayError } from '../errors.ts';
+import { budgetKeys, readSpend } from '../limits/budget.ts';
+import { parseBody } from '../routes/parse.ts';
+import { periods, readUsage } from '../usage/counters.ts';
+import { matchAdminToken } from './token.ts';
+
+/**
+ * The admin API under /admin, for admin tokens only (config `admin.tokens`; the token's name
+ * is the actor written to the audit log). Keys are returned without secrets; the plaintext
+ * key appears once, in the answer to its creation.
+ */
+export function adminRoutes(): Hono<AppEnv & { Variables: { actor: string; store: KeyStore } }> {
+  const admin = new Hono<AppEnv & { Variables: { actor: string; store: KeyStore } }>();
+  admin.use(adminAuth());
+
+  admin.post('/keys', async (c) => {
+    const input = await parseBody(c, createKeySchema);
+    const { key, record } = await c.var.store.create(input, c.var.actor);
+    return c.json({ ...record, key }, 201);
+  });
+
+  admin.get('/keys', async (c) => c.json({ object: 'list', data: await c.var.store.list() }));
+
+  admin.get('/keys/:id', async (c) => {
+    const record = await c.var.store.get(c.req.param('id'));
+    if (!record) throw errors.keyNotFound(c.req.param('id'));
+    return c.json(record);
+  });
+
+  admin.patch('/keys/:id', async (c) => {
+    const id = c.req.param('id');
+    const patch = await parseBody(c, updateKeySchema);
+    const record = await c.var.store.update(id, patch, c.var.actor);
+    if (!record) throw errors.keyNotFound(id);
+    c.var.deps.keys?.forget(id);
+    return c.json(record);
+  });
+
+  admin.delete('/keys/:id', async (c) => {
+    const id = c.req.param('id');
+    const record = await c.var.store.revoke(id, c.var.actor);
+    if (!record) throw errors.keyNotFound(id);
+    c.var.deps.keys?.forget(id);
+    return c.json(record);
+  });
+
+  admin.get('/keys/:id/usage', async (c) => {
+    const id = c.req.param('id');
+    const record = await c.var.store.get(id);
+    if (!record) throw errors.keyNotFound(id);
+    const redis = c.var.deps.redis!;
+    const { day, month } = periods(new Date());
+    const [spend, monthTotals, today] = await Promise.all([
+      readSpend(redis, budgetKeys(id, month)),
+      readUsage(redis, `gw:usage:key:${id}:${month}`),
+      readUsage(redis, `gw:usage:key:${id}:${day}`),
+    ]);
+    return c.json({
+      id,
+      month,
+      spend_usd: spend.spentNanos / 1e9,
+      reserved_usd: spend.reservedNanos / 1e9,
+      budget_usd: record.budget.monthlyUsd,
+      month_usage: monthTotals,
+      today_usage: today,
+    });
+  });
+
+  admin.get('/audit', async (c) => {
+    const limit = Math.min(1_000, Math.max(1, Number(c.req.query('limit') ?? 100) || 100));
+    return c.json({ object: 'list', data: await c.var.store.audit(limit) });
+  });
+
+  return admin;
+}
+
+function adminAuth(): MiddlewareHandler<
+  AppEnv & { Variables: { actor: string; store: KeyStore } }
+> {
+  return async function adminAuth(c, next) {
+    const { config, keyStore } = c.var.deps;
+    const presented = presentedKey(c.req.raw.headers);
+    const actor = presented ? await matchAdminToken(presented, config.admin.tokens) : undefined;
+    if (!actor) throw errors.adminUnauthorized();
+    if (!keyStore) {
+      throw new GatewayError(503, 'The admin API needs Redis (config `redis`).', {
+        code: 'admin_unavailable',
+      });
+    }
+    c.set('actor', actor);
+    c.set('store', keyStore);
+    await next();
+  };
+}

@@ -1,0 +1,113 @@
+import { z } from 'zod';
+
+/**
+ * Gateway API keys: `sk-gw-<32 base62 chars>` (~190 bits), shown once at creation and stored
+ * only as a SHA-256 digest -> record. Pure helpers and schemas; storage is in ./store.ts.
+ */
+
+export const KEY_PREFIX = 'sk-gw-';
+const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+export function generateKey(): string {
+  // 62 does not divide 256: reject bytes >= 248 so every character is equally likely.
+  let out = '';
+  while (out.length < 32) {
+    for (const byte of crypto.getRandomValues(new Uint8Array(48))) {
+      if (byte < 248 && out.length < 32) out += ALPHABET[byte % 62];
+    }
+  }
+  return `${KEY_PREFIX}${out}`;
+}
+
+export async function digestKey(key: string): Promise<string> {
+  const hash = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(key));
+  return [...new Uint8Array(hash)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+export function newKeyId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  return `key_${[...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
+}
+
+/** Shown in listings instead of the key: enough to recognise it, useless to use it. */
+export function displayPrefix(key: string): string {
+  return `${key.slice(0, KEY_PREFIX.length + 4)}…`;
+}
+
+const nullablePositiveInt = z.number().int().positive().nullable();
+
+/** The fields an admin sets. Without defaults here, so the same shapes serve create and update. */
+const policyFields = {
+  name: z.string().min(1).max(200),
+  tenant: z.string().min(1).max(200),
+  /** Public model names this key may use; null = every model. */
+  models: z.array(z.string().min(1)).nullable(),
+  /** Residency zone (e.g. `eu`) that limits where requests may go; `none` = unrestricted. */
+  residency: z.string().min(1).max(32),
+  limits: z
+    .object({ requestsPerMinute: nullablePositiveInt, tokensPerMinute: nullablePositiveInt })
+    .strict(),
+  budget: z.object({ monthlyUsd: z.number().positive().nullable() }).strict(),
+  expiresAt: z.iso.datetime({ offset: true }).nullable(),
+  disabled: z.boolean(),
+};
+
+export const createKeySchema = z
+  .object({
+    name: policyFields.name,
+    tenant: policyFields.tenant.default('default'),
+    models: policyFields.models.default(null),
+    residency: policyFields.residency.default('none'),
+    limits: z
+      .object({
+        requestsPerMinute: nullablePositiveInt.default(null),
+        tokensPerMinute: nullablePositiveInt.default(null),
+      })
+      .strict()
+      .prefault({}),
+    budget: z
+      .object({ monthlyUsd: policyFields.budget.shape.monthlyUsd.default(null) })
+      .strict()
+      .prefault({}),
+    expiresAt: policyFields.expiresAt.default(null),
+    disabled: policyFields.disabled.default(false),
+  })
+  .strict();
+
+export const updateKeySchema = z
+  .object({
+    ...policyFields,
+    limits: policyFields.limits.partial(),
+    budget: policyFields.budget.partial(),
+  })
+  .partial()
+  .strict()
+  .refine((patch) => Object.keys(patch).length > 0, 'give at least one field to change');
+
+export type CreateKeyInput = z.output<typeof createKeySchema>;
+export type UpdateKeyInput = z.output<typeof updateKeySchema>;
+
+export interface KeyRecord extends CreateKeyInput {
+  id: string;
+  /** e.g. `sk-gw-Ab3x…` */
+  prefix: string;
+  createdAt: string;
+  updatedAt: string;
+  revokedAt: string | null;
+}
+
+/** Whether a stored key may be used at `now`: not disabled, not revoked, not expired. */
+export function isUsable(record: KeyRecord, now: number = Date.now()): boolean {
+  if (record.disabled || record.revokedAt) return false;
+  return record.expiresAt === null || Date.parse(record.expiresAt) > now;
+}
+
+export function applyUpdate(record: KeyRecord, patch: UpdateKeyInput, now: string): KeyRecord {
+  return {
+    ...record,
+    ...patch,
+    limits: { ...record.limits, ...patch.limits },
+    budget: { ...record.budget, ...patch.budget },
+    updatedAt: now,
+  } as KeyRecord;
+}

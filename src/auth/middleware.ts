@@ -1,0 +1,36 @@
+import type { MiddlewareHandler } from 'hono';
+import type { AppEnv } from '../context.ts';
+import { errors } from '../errors.ts';
+import { annotateRequestLog } from '../observability/index.ts';
+import { isUsable } from './keys.ts';
+
+/** The key a client presented: `Authorization: Bearer <key>` first, then `x-api-key`. */
+export function presentedKey(headers: Headers): string | undefined {
+  const authorization = headers.get('authorization');
+  const bearer = authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
+  return bearer ?? headers.get('x-api-key')?.trim() ?? undefined;
+}
+
+/**
+ * Authenticates gateway API keys on /v1 (when `auth.enabled`). Missing key: 401
+ * `missing_api_key`; unknown, revoked, disabled or expired: the same 401 `invalid_api_key`.
+ * If Redis cannot be reached and the key is not cached, 503: auth never fails open.
+ */
+export function apiKeyAuth(): MiddlewareHandler<AppEnv> {
+  return async function apiKeyAuth(c, next) {
+    const { config, keys } = c.var.deps;
+    if (!config.auth.enabled || !keys) return next();
+    const key = presentedKey(c.req.raw.headers);
+    if (!key) throw errors.missingApiKey();
+    let record: Awaited<ReturnType<typeof keys.find>>;
+    try {
+      record = await keys.find(key);
+    } catch {
+      throw errors.authUnavailable();
+    }
+    if (!record || !isUsable(record)) throw errors.invalidApiKey();
+    c.set('apiKey', record);
+    annotateRequestLog(c, { key_id: record.id, tenant: record.tenant });
+    await next();
+  };
+}

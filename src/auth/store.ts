@@ -1,0 +1,136 @@
+import type { Redis } from '../store/index.ts';
+import {
+  applyUpdate,
+  type CreateKeyInput,
+  digestKey,
+  displayPrefix,
+  generateKey,
+  type KeyRecord,
+  newKeyId,
+  type UpdateKeyInput,
+} from './keys.ts';
+
+/**
+ * Keys in Redis:
+ *   gw:key:<sha256 of the key>  -> the record (JSON)
+ *   gw:keyid:<id>               -> the digest (admin lookups by id)
+ *   gw:keyids                   -> set of ids (listing)
+ *   gw:audit                    -> list of audit entries, newest first (capped)
+ */
+const AUDIT_MAX = 10_000;
+
+export interface AuditEntry {
+  at: string;
+  actor: string;
+  action: 'key.create' | 'key.update' | 'key.revoke';
+  keyId: string;
+  changes?: unknown;
+}
+
+export class KeyStore {
+  readonly #redis: Redis;
+
+  constructor(redis: Redis) {
+    this.#redis = redis;
+  }
+
+  /** Creates a key; the only time the plaintext key exists outside the client. */
+  async create(input: CreateKeyInput, actor: string, key: string = generateKey()) {
+    const now = new Date().toISOString();
+    const digest = await digestKey(key);
+    const record: KeyRecord = {
+      ...input,
+      id: newKeyId(),
+      prefix: displayPrefix(key),
+      createdAt: now,
+      updatedAt: now,
+      revokedAt: null,
+    };
+    const tx = this.#redis.multi();
+    tx.set(`gw:key:${digest}`, JSON.stringify(record));
+    tx.set(`gw:keyid:${record.id}`, digest);
+    tx.sadd('gw:keyids', record.id);
+    this.#audit(tx, { at: now, actor, action: 'key.create', keyId: record.id, changes: input });
+    await tx.exec();
+    return { key, record };
+  }
+
+  /** The record behind a presented key, or null. Does not judge usability. */
+  async findByKey(key: string): Promise<KeyRecord | null> {
+    return this.#read(`gw:key:${await digestKey(key)}`);
+  }
+
+  async get(id: string): Promise<KeyRecord | null> {
+    const digest = await this.#redis.get<string>(`gw:keyid:${id}`);
+    return digest ? this.#read(`gw:key:${digest}`) : null;
+  }
+
+  async list(): Promise<KeyRecord[]> {
+    const ids = await this.#redis.smembers('gw:keyids');
+    if (ids.length === 0) return [];
+    const digests = await this.#redis.mget<(string | null)[]>(...ids.map((id) => `gw:keyid:${id}`));
+    const present = digests.filter((d): d is string => typeof d === 'string');
+    if (present.length === 0) return [];
+    const raw = await this.#redis.mget<(KeyRecord | string | null)[]>(
+      ...present.map((d) => `gw:key:${d}`),
+    );
+    return raw
+      .map(parseRecord)
+      .filter((r): r is KeyRecord => r !== null)
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+  }
+
+  async update(id: string, patch: UpdateKeyInput, actor: string): Promise<KeyRecord | null> {
+    return this.#rewrite(id, actor, 'key.update', patch, (r, now) => applyUpdate(r, patch, now));
+  }
+
+  /** Revoked keys keep their record (for audit and usage) but never authenticate again. */
+  async revoke(id: string, actor: string): Promise<KeyRecord | null> {
+    return this.#rewrite(id, actor, 'key.revoke', undefined, (r, now) => ({
+      ...r,
+      disabled: true,
+      revokedAt: r.revokedAt ?? now,
+      updatedAt: now,
+    }));
+  }
+
+  async audit(limit: number): Promise<AuditEntry[]> {
+    const raw = await this.#redis.lrange<AuditEntry | string>('gw:audit', 0, limit - 1);
+    return raw.map((e) => (typeof e === 'string' ? (JSON.parse(e) as AuditEntry) : e));
+  }
+
+  async #rewrite(
+    id: string,
+    actor: string,
+    action: AuditEntry['action'],
+    changes: unknown,
+    change: (record: KeyRecord, now: string) => KeyRecord,
+  ): Promise<KeyRecord | null> {
+    const digest = await this.#redis.get<string>(`gw:keyid:${id}`);
+    if (!digest) return null;
+    const current = await this.#read(`gw:key:${digest}`);
+    if (!current) return null;
+    const now = new Date().toISOString();
+    const next = change(current, now);
+    const tx = this.#redis.multi();
+    tx.set(`gw:key:${digest}`, JSON.stringify(next));
+    this.#audit(tx, { at: now, actor, action, keyId: id, ...(changes ? { changes } : {}) });
+    await tx.exec();
+    return next;
+  }
+
+  #audit(tx: ReturnType<Redis['multi']>, entry: AuditEntry): void {
+    tx.lpush('gw:audit', JSON.stringify(entry));
+    tx.ltrim('gw:audit', 0, AUDIT_MAX - 1);
+  }
+
+  async #read(redisKey: string): Promise<KeyRecord | null> {
+    return parseRecord(await this.#redis.get<KeyRecord | string>(redisKey));
+  }
+}
+
+/** @upstash/redis deserializes JSON strings by itself; accept both forms. */
+function parseRecord(raw: KeyRecord | string | null | undefined): KeyRecord | null {
+  if (!raw) return null;
+  return typeof raw === 'string' ? (JSON.parse(raw) as KeyRecord) : raw;
+}

@@ -1,0 +1,104 @@
+import type { Redis } from '../store/index.ts';
+
+/**
+ * Monthly spend budgets, exact under concurrency. Before the upstream call a request
+ * reserves its worst-case cost; it is admitted only while `spent + reserved < budget`, so
+ * concurrent requests cannot all slip through on a stale total: at most the last admitted
+ * request can cross the budget, by at most its own cost. At the end the reservation is
+ * replaced by the real cost. Reservations that are never settled (an isolate died) expire.
+ *
+ *   gw:budget:<keyId>:<YYYY-MM>      hash: spent, reserved (nano-USD), r:<requestId> amounts
+ *   gw:budget:res:<keyId>:<YYYY-MM>  zset: requestId scored by expiry (ms)
+ *
+ * Written as Lua (no library does budgets) and run with EVALSHA, falling back to EVAL on
+ * NOSCRIPT (@upstash/redis's `createScript`).
+ */
+
+const RESERVE = `
+local hash, zset = KEYS[1], KEYS[2]
+local budget, amount, id = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+local now, ttl = tonumber(ARGV[4]), tonumber(ARGV[5])
+for _, old in ipairs(redis.call('ZRANGEBYSCORE', zset, '-inf', now)) do
+  local held = tonumber(redis.call('HGET', hash, 'r:' .. old) or '0')
+  redis.call('HINCRBY', hash, 'reserved', -held)
+  redis.call('HDEL', hash, 'r:' .. old)
+end
+redis.call('ZREMRANGEBYSCORE', zset, '-inf', now)
+local spent = tonumber(redis.call('HGET', hash, 'spent') or '0')
+local reserved = tonumber(redis.call('HGET', hash, 'reserved') or '0')
+if budget >= 0 and spent + reserved >= budget then
+  return {0, spent, reserved}
+end
+redis.call('HINCRBY', hash, 'reserved', amount)
+redis.call('HSET', hash, 'r:' .. id, amount)
+redis.call('ZADD', zset, now + ttl, id)
+redis.call('PEXPIRE', hash, 3456000000)
+redis.call('PEXPIRE', zset, 3456000000)
+return {1, spent, reserved + amount}
+`;
+
+const SETTLE = `
+local hash, zset = KEYS[1], KEYS[2]
+local id, cost = ARGV[1], tonumber(ARGV[2])
+local held = redis.call('HGET', hash, 'r:' .. id)
+if held then
+  redis.call('HINCRBY', hash, 'reserved', -tonumber(held))
+  redis.call('HDEL', hash, 'r:' .. id)
+  redis.call('ZREM', zset, id)
+end
+local spent = redis.call('HINCRBY', hash, 'spent', cost)
+redis.call('PEXPIRE', hash, 3456000000)
+return spent
+`;
+
+/** How long an unsettled reservation holds budget. Default 15 minutes (longer than any
+ * stream the gateway allows to idle). */
+export const RESERVATION_TTL_MS = 15 * 60_000;
+
+export interface BudgetKeys {
+  hash: string;
+  zset: string;
+}
+
+export function budgetKeys(keyId: string, month: string): BudgetKeys {
+  return { hash: `gw:budget:${keyId}:${month}`, zset: `gw:budget:res:${keyId}:${month}` };
+}
+
+export interface Reservation {
+  admitted: boolean;
+  spentNanos: number;
+  reservedNanos: number;
+}
+
+/** `budgetNanos < 0` means no budget: the request is admitted and only tracked. */
+export async function reserveBudget(
+  redis: Redis,
+  keys: BudgetKeys,
+  budgetNanos: number,
+  amountNanos: number,
+  requestId: string,
+  now: number = Date.now(),
+): Promise<Reservation> {
+  const script = redis.createScript<[number, number, number]>(RESERVE);
+  const [admitted, spent, reserved] = await script.exec(
+    [keys.hash, keys.zset],
+    [String(budgetNanos), String(amountNanos), requestId, String(now), String(RESERVATION_TTL_MS)],
+  );
+  return { admitted: admitted === 1, spentNanos: spent, reservedNanos: reserved };
+}
+
+/** Replaces the reservation (if any) by the real cost; returns the month's spend. */
+export async function settleBudget(
+  redis: Redis,
+  keys: BudgetKeys,
+  requestId: string,
+  costNanos: number,
+): Promise<number> {
+  const script = redis.createScript<number>(SETTLE);
+  return script.exec([keys.hash, keys.zset], [requestId, String(costNanos)]);
+}
+
+export async function readSpend(redis: Redis, keys: BudgetKeys) {
+  const fields = await redis.hmget<Record<string, number | null>>(keys.hash, 'spent', 'reserved');
+  return { spentNanos: Number(fields?.spent ?? 0), reservedNanos: Number(fields?.reserved ?? 0) };
+}

@@ -1,0 +1,87 @@
+/**
+ * A tiny HTTP forward proxy for fault tests: each route, created on demand, forwards to a
+ * target until switched to `hang` (accept, never answer) or `refuse` (reset the connection).
+ * Routes are path-scoped (`/r/<id>/...`) so concurrent tests do not interfere.
+ *
+ *   POST /__routes {target}          -> {id, url}
+ *   POST /__routes/<id> {mode}       -> mode: 'pass' | 'hang' | 'refuse'
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+type Mode = 'pass' | 'hang' | 'refuse';
+
+export interface FaultProxy {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startFaultProxy(): Promise<FaultProxy> {
+  const routes = new Map<string, { target: string; mode: Mode }>();
+  const sockets = new Set<Socket>();
+  let next = 0;
+
+  const server = createServer(async (req, res) => {
+    const body = await readBody(req);
+    const url = new URL(req.url ?? '/', 'http://proxy');
+    const control = url.pathname.match(/^\/__routes(?:\/([\w-]+))?$/);
+    if (control && req.method === 'POST') {
+      const input = JSON.parse(body.toString() || '{}') as { target?: string; mode?: Mode };
+      if (!control[1]) {
+        const id = `r${++next}`;
+        routes.set(id, { target: String(input.target), mode: 'pass' });
+        return json(res, 201, { id, url: `${origin()}/r/${id}` });
+      }
+      const route = routes.get(control[1]);
+      if (!route || !input.mode) return json(res, 404, { error: 'unknown route or no mode' });
+      route.mode = input.mode;
+      return json(res, 200, { id: control[1], mode: route.mode });
+    }
+    const match = url.pathname.match(/^\/r\/([\w-]+)(\/.*)?$/);
+    const route = match ? routes.get(match[1]!) : undefined;
+    if (!route) return json(res, 404, { error: 'unknown route' });
+    if (route.mode === 'hang') return;
+    if (route.mode === 'refuse') return req.socket.destroy();
+    const headers = Object.fromEntries(
+      Object.entries(req.headers).filter(
+        ([k, v]) => typeof v === 'string' && k !== 'host' && k !== 'content-length',
+      ),
+    ) as Record<string, string>;
+    const upstream = await fetch(`${route.target}${match![2] ?? '/'}${url.search}`, {
+      method: req.method ?? 'GET',
+      headers,
+      ...(req.method === 'GET' || req.method === 'HEAD' ? {} : { body }),
+    });
+    res.writeHead(upstream.status, Object.fromEntries(upstream.headers));
+    res.end(Buffer.from(await upstream.arrayBuffer()));
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const origin = () => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    url: origin(),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
