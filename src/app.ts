@@ -28,13 +28,14 @@ export interface AppOptions {
 export function createApp(options: AppOptions): Hono<AppEnv> {
   const { config } = options;
   const redis = createRedis(config);
-  const keyStore = redis ? new KeyStore(redis) : undefined;
+  const keyStore = redis ? new KeyStore(redis.foreground) : undefined;
   const deps: GatewayDeps = {
     config,
     providers: createProviders(config),
     log: options.log ?? consoleRequestLogger,
     random: options.random ?? Math.random,
-    redis,
+    redis: redis?.foreground,
+    redisBackground: redis?.background,
     keyStore,
     keys: keyStore ? new KeyLookup(keyStore, config.auth.keyCacheTtlMs) : undefined,
   };

@@ -15,8 +15,10 @@ export interface GatewayDeps {
   log: RequestLogger;
   /** Drives load-balancing and backoff jitter; injectable for deterministic tests. */
   random: () => number;
-  /** Absent when the config names no Redis (auth disabled). */
+  /** Request-path Redis client; absent when the config names no Redis (auth disabled). */
   redis: Redis | undefined;
+  /** Client for settlement writes after the response (longer deadline, more retries). */
+  redisBackground: Redis | undefined;
   keyStore: KeyStore | undefined;
   keys: KeyLookup | undefined;
 }

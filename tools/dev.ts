@@ -1,23 +1,36 @@
 /**
  * `npm run dev`: the whole gateway on this machine, no cloud account needed.
  *
- * - With OPENAI_API_KEY set in the environment (or in .dev.vars), requests go to OpenAI
- *   (or to OPENAI_BASE_URL when that is set too).
- * - Without it, a local fake OpenAI upstream (tools/fakes/openai.ts) is started and the
- *   gateway points at it, so every endpoint works offline.
+ * - Redis: a local Upstash (redis-server behind the Upstash REST bridge, or an embedded
+ *   store when redis-server is not installed), unless UPSTASH_REDIS_REST_URL/TOKEN are set.
+ * - A development API key is seeded and printed: GATEWAY_DEV_KEY, default
+ *   sk-gw-localdevkey000000000000000000000. Admin token: ADMIN_TOKEN, default
+ *   dev-admin-token-change-me.
+ * - Upstream: with OPENAI_API_KEY set (environment or .dev.vars) requests go to OpenAI (or to
+ *   OPENAI_BASE_URL); without it, a local fake OpenAI upstream (tools/fakes/openai.ts).
  * Then `wrangler dev` serves the Worker on http://127.0.0.1:8787 (PORT to change it).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Redis } from '@upstash/redis/cloudflare';
+import { createKeySchema, KeyStore } from '../src/auth/index.ts';
 import { startFakeOpenAI } from './fakes/openai.ts';
+import { startLocalUpstash } from './upstash/index.ts';
+
+const DEFAULT_DEV_KEY = 'sk-gw-localdevkey000000000000000000000';
+const DEFAULT_ADMIN_TOKEN = 'dev-admin-token-change-me';
 
 const port = Number(process.env.PORT ?? 8787);
-const vars: string[] = [];
-let fake: Awaited<ReturnType<typeof startFakeOpenAI>> | undefined;
+const devKey = process.env.GATEWAY_DEV_KEY ?? DEFAULT_DEV_KEY;
+const adminToken = process.env.ADMIN_TOKEN ?? DEFAULT_ADMIN_TOKEN;
+const vars: string[] = [`ADMIN_TOKEN:${adminToken}`];
+const stops: (() => Promise<void>)[] = [];
 
 if (!process.env.OPENAI_API_KEY && !devVarsHave('OPENAI_API_KEY')) {
-  fake = await startFakeOpenAI({ port: Number(process.env.FAKE_OPENAI_PORT ?? 0) });
+  const fake = await startFakeOpenAI({ port: Number(process.env.FAKE_OPENAI_PORT ?? 0) });
+  stops.push(() => fake.close());
   vars.push(`OPENAI_BASE_URL:${fake.url}/v1`, 'OPENAI_API_KEY:sk-fake-local-upstream');
   console.log(`dev: no OPENAI_API_KEY set; using the local fake OpenAI upstream at ${fake.url}`);
 } else {
@@ -25,6 +38,19 @@ if (!process.env.OPENAI_API_KEY && !devVarsHave('OPENAI_API_KEY')) {
     if (process.env[name]) vars.push(`${name}:${process.env[name]}`);
   }
 }
+
+let redisUrl = process.env.UPSTASH_REDIS_REST_URL;
+let redisToken = process.env.UPSTASH_REDIS_REST_TOKEN;
+if (!redisUrl || !redisToken) {
+  const upstash = await startLocalUpstash();
+  stops.push(() => upstash.stop());
+  redisUrl = upstash.url;
+  redisToken = upstash.token;
+  console.log(`dev: local Upstash Redis (${upstash.backend}) at ${redisUrl}`);
+  const store = new KeyStore(new Redis({ url: redisUrl, token: redisToken }));
+  await store.create(createKeySchema.parse({ name: 'development key' }), 'dev', devKey);
+}
+vars.push(`UPSTASH_REDIS_REST_URL:${redisUrl}`, `UPSTASH_REDIS_REST_TOKEN:${redisToken}`);
 
 const args = [
   'dev',
@@ -35,24 +61,30 @@ const args = [
   '--show-interactive-dev-session=false',
 ];
 for (const v of vars) args.push('--var', v);
-const bin = fileURLToPath(new URL('../node_modules/.bin/wrangler', import.meta.url));
+const bin = join(dirname(fileURLToPath(import.meta.url)), '../node_modules/.bin/wrangler');
 const wrangler = spawn(bin, args, {
   stdio: 'inherit',
   env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false' },
 });
 
+console.log(`dev: gateway on http://127.0.0.1:${port}`);
+console.log(`dev: API key ${devKey}   (admin token: ${adminToken})`);
 console.log(
-  `dev: gateway on http://127.0.0.1:${port}  (try: curl http://127.0.0.1:${port}/v1/models)`,
+  `dev: try  curl http://127.0.0.1:${port}/v1/models -H 'authorization: Bearer ${devKey}'`,
 );
 
-const stop = async () => {
-  wrangler.kill('SIGTERM');
-  await fake?.close();
+const stopAll = async () => {
+  for (const stop of stops.reverse()) await stop().catch(() => undefined);
 };
-process.on('SIGINT', stop);
-process.on('SIGTERM', stop);
+const shutdown = async () => {
+  wrangler.kill('SIGTERM');
+  await stopAll();
+  process.exit(0);
+};
+process.on('SIGINT', shutdown);
+process.on('SIGTERM', shutdown);
 wrangler.on('exit', async (code) => {
-  await fake?.close();
+  await stopAll();
   process.exit(code ?? 0);
 });
 

@@ -12,6 +12,8 @@ export class KeyLookup {
   readonly #ttlMs: number;
   readonly #now: () => number;
   readonly #cache = new Map<string, { record: KeyRecord | null; until: number }>();
+  /** Concurrent misses for one key share a single Redis read. */
+  readonly #inflight = new Map<string, Promise<KeyRecord | null>>();
 
   constructor(store: KeyStore, ttlMs: number, now: () => number = Date.now) {
     this.#store = store;
@@ -24,7 +26,12 @@ export class KeyLookup {
     const hit = this.#cache.get(digest);
     const now = this.#now();
     if (hit && hit.until > now) return hit.record;
-    const record = await this.#store.findByKey(key);
+    let pending = this.#inflight.get(digest);
+    if (!pending) {
+      pending = this.#store.findByDigest(digest).finally(() => this.#inflight.delete(digest));
+      this.#inflight.set(digest, pending);
+    }
+    const record = await pending;
     if (this.#ttlMs > 0) {
       if (this.#cache.size > 10_000) this.#cache.clear();
       this.#cache.set(digest, { record, until: now + this.#ttlMs });

@@ -57,7 +57,11 @@ export class KeyStore {
 
   /** The record behind a presented key, or null. Does not judge usability. */
   async findByKey(key: string): Promise<KeyRecord | null> {
-    return this.#read(`gw:key:${await digestKey(key)}`);
+    return this.findByDigest(await digestKey(key));
+  }
+
+  async findByDigest(digest: string): Promise<KeyRecord | null> {
+    return this.#read(`gw:key:${digest}`);
   }
 
   async get(id: string): Promise<KeyRecord | null> {

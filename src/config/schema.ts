@@ -66,10 +66,22 @@ export const azureProviderSchema = z.object({
   ...providerCommon,
 });
 
+export const originProviderSchema = z.object({
+  /** The region's self-hosted origin (origin/): requests are HMAC-signed (src/signing). */
+  kind: z.literal('origin'),
+  /** The origin's OpenAI-compatible base, e.g. https://origin.eu-west.example.com/v1. */
+  baseUrl: z.url(),
+  /** Names the signing key on the origin (ORIGIN_SIGNING_KEYS there), for rotation. */
+  keyId: z.string().regex(/^[\w.-]+$/, 'use letters, digits and . _ -'),
+  signingKey: z.string().min(16, 'use at least 16 characters'),
+  ...providerCommon,
+});
+
 export const providerSchema = z.discriminatedUnion('kind', [
   openaiProviderSchema,
   compatibleProviderSchema,
   azureProviderSchema,
+  originProviderSchema,
 ]);
 
 export const targetSchema = z.object({
@@ -115,8 +127,10 @@ export const redisSchema = z.object({
   url: z.url(),
   /** Upstash REST token (UPSTASH_REDIS_REST_TOKEN). */
   token: z.string().min(1),
-  /** Per-command timeout; past it the command counts as failed. Default 500 ms. */
-  timeoutMs: z.number().int().positive().default(500),
+  /** Per-command timeout on the request path (keys, limits, budget checks); past it the
+   * command counts as failed. Settlement writes after the response get 10x this. A string
+   * is accepted so it can come from a variable: "\${REDIS_TIMEOUT_MS:-500}". Default 500 ms. */
+  timeoutMs: z.coerce.number().int().positive().default(500),
 });
 
 export const authSchema = z.object({

@@ -40,7 +40,7 @@ export interface Admission {
 
 export async function admit(c: Context<AppEnv>, request: AdmissionRequest): Promise<Admission> {
   const { deps, apiKey: key, requestId } = c.var;
-  const { redis, config } = deps;
+  const { redis, redisBackground, config } = deps;
   const { body, model, endpoint } = request;
   const at = new Date();
   const promptTokens = estimatePromptTokens(body);
@@ -90,10 +90,11 @@ export async function admit(c: Context<AppEnv>, request: AdmissionRequest): Prom
     const refused =
       requests?.success === false || tokens?.success === false || reservation?.admitted === false;
     if (refused) {
+      const writer = redisBackground ?? redis;
       if (tokensReserved && tpm) {
-        waitUntil(c, tokenLimiter(redis, tpm).limit(key.id, { rate: -tokensReserved }));
+        waitUntil(c, tokenLimiter(writer, tpm).limit(key.id, { rate: -tokensReserved }));
       }
-      if (reservation?.admitted && budget) waitUntil(c, settleBudget(redis, budget, requestId, 0));
+      if (reservation?.admitted && budget) waitUntil(c, settleBudget(writer, budget, requestId, 0));
       if (requests && !requests.success) {
         throw errors.rateLimited(
           'requests',
@@ -121,6 +122,7 @@ export async function admit(c: Context<AppEnv>, request: AdmissionRequest): Prom
   return {
     cost,
     settle(settlement) {
+      const redis = redisBackground;
       if (settled || !redis) return;
       settled = true;
       const usage = settlement.usage ?? {

@@ -1,2 +1,2 @@
 /** Shared state: the Upstash Redis client (./redis.ts). */
-export { createRedis, type Redis } from './redis.ts';
+export { createRedis, type Redis, type RedisClients } from './redis.ts';

@@ -1,46 +1,22 @@
 /**
- * End to end through real processes: `tools/dev.ts` (what `npm run dev` runs) starts
- * `wrangler dev` with the bundled config, pointed at the fake OpenAI upstream; the official
- * `openai` client talks to it over loopback HTTP.
+ * End to end through real processes: `tools/dev.ts` (what `npm run dev` runs) starts a local
+ * Upstash (redis-server + REST bridge), seeds the development key, and starts `wrangler dev`
+ * with the bundled config pointed at the fake OpenAI upstream; the official `openai` client
+ * talks to it over loopback HTTP.
  *
  * Not covered here: a client leaving *before* a non-streamed answer. Production Workers abort
  * `request.signal` then (compat flag `enable_request_signal`), but wrangler dev's local proxy
  * (4.164) never does; test/edge/fallback.test.ts covers the gateway's side of that wiring.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeOpenAI, startFakeOpenAI } from '../../tools/fakes/openai.ts';
+import { freePort, type Running, startProcess } from './processes.ts';
 
+const DEV_KEY = 'sk-gw-e2etestkey0000000000000000000000';
 let fake: FakeOpenAI;
-let dev: ChildProcess;
-let gatewayUrl: string;
+let dev: Running;
 let scenarioUrl: string;
-let output = '';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitReady(url: string, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`gateway not ready after ${timeoutMs} ms:\n${output.slice(-2000)}`);
-}
 
 async function recorded(): Promise<{ clientAborted: boolean; body: Record<string, unknown> }[]> {
   const id = scenarioUrl.split('/s/')[1];
@@ -63,46 +39,29 @@ beforeAll(async () => {
     body: JSON.stringify({ steps }),
   });
   scenarioUrl = ((await created.json()) as { baseUrl: string }).baseUrl;
-
   const port = await freePort();
-  gatewayUrl = `http://127.0.0.1:${port}`;
-  dev = spawn(process.execPath, ['tools/dev.ts'], {
-    detached: true,
+  dev = await startProcess([process.execPath, 'tools/dev.ts'], {
+    port,
     env: {
-      ...process.env,
       PORT: String(port),
+      WRANGLER_INSPECTOR_PORT: String(await freePort()),
+      GATEWAY_DEV_KEY: DEV_KEY,
       OPENAI_API_KEY: 'sk-e2e-upstream',
       OPENAI_BASE_URL: `${scenarioUrl}/v1`,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  dev.stdout?.on('data', (d) => {
-    output += d;
-  });
-  dev.stderr?.on('data', (d) => {
-    output += d;
-  });
-  await waitReady(`${gatewayUrl}/health/ready`, 90_000);
 }, 120_000);
 
 afterAll(async () => {
-  if (dev?.pid) {
-    try {
-      process.kill(-dev.pid, 'SIGTERM');
-    } catch {}
-    await new Promise((r) => setTimeout(r, 300));
-    try {
-      process.kill(-dev.pid, 'SIGKILL');
-    } catch {}
-  }
+  await dev?.stop();
   await fake?.close();
 });
 
 describe('npm run dev (wrangler dev) with the official openai client', () => {
-  const client = () =>
-    new OpenAI({ baseURL: `${gatewayUrl}/v1`, apiKey: 'sk-local', maxRetries: 0 });
+  const client = (apiKey = DEV_KEY) =>
+    new OpenAI({ baseURL: `${dev.url}/v1`, apiKey, maxRetries: 0 });
 
-  it('answers a chat completion', async () => {
+  it('answers a chat completion with the seeded development key', async () => {
     const reply = await client().chat.completions.create({
       model: 'gpt-4o-mini',
       messages: [{ role: 'user', content: 'Hello' }],
@@ -137,8 +96,16 @@ describe('npm run dev (wrangler dev) with the official openai client', () => {
       .toBe(true);
   });
 
+  it('refuses an unknown key', async () => {
+    await expect(client('sk-gw-unknown').models.list()).rejects.toBeInstanceOf(
+      OpenAI.AuthenticationError,
+    );
+  });
+
   it('answers curl-style requests as the README shows', async () => {
-    const res = await fetch(`${gatewayUrl}/v1/models`);
+    const res = await fetch(`${dev.url}/v1/models`, {
+      headers: { authorization: `Bearer ${DEV_KEY}` },
+    });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { data: { id: string }[] };
     expect(body.data.map((m) => m.id)).toContain('gpt-4o-mini');
