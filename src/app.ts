@@ -14,6 +14,7 @@ import {
 import { createProviders } from './providers/index.ts';
 import { healthRoutes } from './routes/health.ts';
 import { v1Routes } from './routes/v1.ts';
+import { HealthBook, type ProbeResult, runProbes } from './routing/index.ts';
 import { createRedis } from './store/index.ts';
 
 export interface AppOptions {
@@ -24,8 +25,14 @@ export interface AppOptions {
   random?: () => number;
 }
 
-/** Assembles the gateway: middleware, routes, and the one error handler. */
-export function createApp(options: AppOptions): Hono<AppEnv> {
+export interface Gateway {
+  app: Hono<AppEnv>;
+  /** The cron's active health check (see src/routing/probe.ts). */
+  probe(): Promise<ProbeResult[]>;
+}
+
+/** Assembles the gateway: middleware, routes, the one error handler, and the cron probe. */
+export function createGateway(options: AppOptions): Gateway {
   const { config } = options;
   const redis = createRedis(config);
   const keyStore = redis ? new KeyStore(redis.foreground) : undefined;
@@ -38,6 +45,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     redisBackground: redis?.background,
     keyStore,
     keys: keyStore ? new KeyLookup(keyStore, config.auth.keyCacheTtlMs) : undefined,
+    health: new HealthBook(redis?.foreground, redis?.background, config.routing),
   };
   const app = new Hono<AppEnv>();
 
@@ -75,5 +83,10 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     return c.json(error.toBody(), error.status as 400);
   });
 
-  return app;
+  return { app, probe: () => runProbes(deps) };
+}
+
+/** The Hono app alone (tests, embedding). */
+export function createApp(options: AppOptions): Hono<AppEnv> {
+  return createGateway(options).app;
 }

@@ -6,6 +6,7 @@ import type { KeyStore } from './auth/store.ts';
 import type { GatewayConfig } from './config/index.ts';
 import type { RequestLogger, RequestLogRecord } from './observability/index.ts';
 import type { Provider } from './providers/index.ts';
+import type { HealthBook } from './routing/index.ts';
 import type { Redis } from './store/index.ts';
 
 /** What the app is built from; tests build apps with their own config and logger. */
@@ -20,6 +21,8 @@ export interface GatewayDeps {
   /** Client for settlement writes after the response (longer deadline, more retries). */
   redisBackground: Redis | undefined;
   keyStore: KeyStore | undefined;
+  /** Shared target health (circuits, probe results). */
+  health: HealthBook;
   keys: KeyLookup | undefined;
 }
 

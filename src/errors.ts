@@ -146,6 +146,17 @@ export const errors = {
       code: 'limits_unavailable',
       headers: { 'retry-after': '1' },
     }),
+  /** Nothing the request's residency zone allows can serve it: refuse rather than leave it. */
+  residencyBlocked: (zone: string) =>
+    new GatewayError(
+      403,
+      `Data residency blocked this request: no endpoint for this model keeps data in zone '${zone}'. It was not sent anywhere.`,
+      {
+        type: 'permission_error',
+        code: 'residency_blocked',
+        headers: { 'x-should-retry': 'false' },
+      },
+    ),
   adminUnauthorized: () =>
     new GatewayError(401, 'A valid admin token is required.', {
       type: 'authentication_error',

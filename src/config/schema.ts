@@ -28,6 +28,12 @@ export const retrySchema = z.object({
 
 /** Per-provider overrides of the defaults. */
 const providerCommon = {
+  /** The region (a key of `regions`) this endpoint runs in. Default none: a global endpoint,
+   * tried after every regional one. */
+  region: id.optional(),
+  /** Residency zones whose data may go to this endpoint (e.g. `["eu"]`). Default: the zone
+   * of `region`, or none. An endpoint with no zone serves only keys with no residency. */
+  zones: z.array(z.string().min(1)).optional(),
   timeouts: timeoutsSchema.partial().optional(),
   retry: retrySchema.partial().optional(),
   /** Extra headers sent upstream on every request (e.g. OpenAI-Organization). Default none. */
@@ -108,8 +114,41 @@ export const modelSchema = z.object({
 export const regionSchema = z.object({
   /** Residency zone whose data stays in this region, e.g. `eu`. */
   zone: z.string().min(1),
-  /** The regional origin (self-hosted models) base URL. Default none. */
+  /** The regional origin (self-hosted models) base URL, probed by the cron. Default none. */
   origin: z.url().optional(),
+  /** ISO country codes this region serves first (request.cf.country). Default none. */
+  countries: z.array(z.string().length(2)).default([]),
+  /** Continent codes (request.cf.continent: AF AN AS EU NA OC SA) it serves. Default none. */
+  continents: z.array(z.enum(['AF', 'AN', 'AS', 'EU', 'NA', 'OC', 'SA'])).default([]),
+  /** Where it is, to order the fallback regions by distance. Default: config order. */
+  location: z
+    .object({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) })
+    .optional(),
+});
+
+export const routingSchema = z.object({
+  /** Home region when neither country nor continent matches. Default: the first region. */
+  defaultRegion: id.optional(),
+  /** A zone every request is held to, whatever its key says (an EU-only deployment sets
+   * `eu`). `none`: keys decide. Default none. */
+  forceZone: z.string().min(1).default('none'),
+  /** Request header a client may use to ask for a region; honoured only within its zone.
+   * Default x-gateway-region. */
+  regionHeader: z.string().min(1).default('x-gateway-region'),
+  circuit: z
+    .object({
+      /** Failures within `windowMs` that open a target's circuit. Default 3. */
+      failureThreshold: z.number().int().positive().default(3),
+      /** Default 30 000 ms. */
+      windowMs: z.number().int().positive().default(30_000),
+      /** How long an open circuit keeps a target at the back of the line. Default 30 000 ms. */
+      cooldownMs: z.number().int().positive().default(30_000),
+    })
+    .prefault({}),
+  /** How long an isolate trusts the shared health state it read. Default 2 000 ms. */
+  healthCacheMs: z.number().int().min(0).default(2_000),
+  /** Timeout of one cron health probe. Default 5 000 ms. */
+  probeTimeoutMs: z.number().int().positive().default(5_000),
 });
 
 export const priceSchema = z.object({
@@ -154,6 +193,7 @@ export const configSchema = z
     providers: z.record(id, providerSchema),
     models: z.record(z.string().min(1), modelSchema),
     regions: z.record(id, regionSchema).default({}),
+    routing: routingSchema.prefault({}),
     /** Shared state (keys, limits, spend). Required when auth is enabled. Default none. */
     redis: redisSchema.optional(),
     auth: authSchema.prefault({}),
@@ -182,6 +222,23 @@ export const configSchema = z
       .prefault({}),
   })
   .superRefine((config, ctx) => {
+    for (const [name, provider] of Object.entries(config.providers)) {
+      if (provider.region && !(provider.region in config.regions)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['providers', name, 'region'],
+          message: `unknown region "${provider.region}" (known: ${Object.keys(config.regions).join(', ') || 'none'})`,
+        });
+      }
+    }
+    const fallback = config.routing.defaultRegion;
+    if (fallback && !(fallback in config.regions)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['routing', 'defaultRegion'],
+        message: `unknown region "${fallback}"`,
+      });
+    }
     if (config.auth.enabled && !config.redis) {
       ctx.addIssue({
         code: 'custom',
@@ -209,3 +266,5 @@ export type TargetConfig = z.output<typeof targetSchema>;
 export type Timeouts = z.output<typeof timeoutsSchema>;
 export type RetryPolicy = z.output<typeof retrySchema>;
 export type Price = z.output<typeof priceSchema>;
+export type RegionConfig = z.output<typeof regionSchema>;
+export type RoutingConfig = z.output<typeof routingSchema>;

@@ -30,6 +30,19 @@ export interface RequestLogRecord {
   tenant?: string;
   /** Cost in USD of the tokens used, at the configured prices. */
   cost_usd?: number;
+  /** The routing decision and why (home region, zone, what residency and health removed). */
+  route?: {
+    zone: string;
+    home?: string;
+    home_reason?: string;
+    country?: string;
+    regions: string[];
+    dropped_by_residency: string[];
+    demoted_by_health: string[];
+    region_header_ignored?: string;
+  };
+  /** The region that served: the target's region, or `global`. */
+  region?: string;
   /** Set when Redis could not be asked and the limits failed open or closed. */
   limits?: 'failed_open' | 'failed_closed';
 }

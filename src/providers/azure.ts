@@ -22,6 +22,7 @@ export function azureProvider(
       const path = `openai/deployments/${deployment}/${endpoint}`;
       return `${joinUrl(config.endpoint, path)}?api-version=${encodeURIComponent(config.apiVersion)}`;
     },
+    probeUrl: `${joinUrl(config.endpoint, 'openai/models')}?api-version=${encodeURIComponent(config.apiVersion)}`,
     auth: { 'api-key': config.apiKey },
     streamUsage: true,
     secrets: [config.apiKey],

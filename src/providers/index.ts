@@ -6,22 +6,29 @@
 import type { GatewayConfig } from '../config/index.ts';
 import { azureProvider } from './azure.ts';
 import { compatibleProvider, openaiProvider } from './openai.ts';
+import { originProvider } from './origin.ts';
 import type { Provider } from './types.ts';
 
-export type { Provider, UpstreamRequest } from './types.ts';
+export type { Provider, RequestMeta, UpstreamRequest } from './types.ts';
 
 export function createProviders(config: GatewayConfig): Map<string, Provider> {
   const providers = new Map<string, Provider>();
   for (const [id, p] of Object.entries(config.providers)) {
+    const region = p.region;
+    const zones = p.zones ?? (region ? [config.regions[region]!.zone] : []);
+    const place = (provider: Provider): Provider => ({ ...provider, region, zones });
     switch (p.kind) {
       case 'openai':
-        providers.set(id, openaiProvider(id, p, config.defaults));
+        providers.set(id, place(openaiProvider(id, p, config.defaults)));
         break;
       case 'openai-compatible':
-        providers.set(id, compatibleProvider(id, p, config.defaults));
+        providers.set(id, place(compatibleProvider(id, p, config.defaults)));
         break;
       case 'azure-openai':
-        providers.set(id, azureProvider(id, p, config.defaults));
+        providers.set(id, place(azureProvider(id, p, config.defaults)));
+        break;
+      case 'origin':
+        providers.set(id, place(originProvider(id, p, config.defaults)));
         break;
     }
   }

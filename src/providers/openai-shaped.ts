@@ -15,6 +15,8 @@ export function openAIShapedProvider(
   spec: {
     url: (endpoint: Endpoint, model: string) => string;
     auth: Record<string, string>;
+    /** GET here answers 2xx while the endpoint is up (a model list). Default: no probe. */
+    probeUrl?: string;
     streamUsage: boolean;
     secrets: string[];
   },
@@ -23,6 +25,7 @@ export function openAIShapedProvider(
   return {
     id,
     kind: config.kind,
+    zones: [],
     timeouts: { ...defaults.timeouts, ...config.timeouts },
     retry: { ...defaults.retry, ...config.retry },
     secrets: spec.secrets,
@@ -34,6 +37,9 @@ export function openAIShapedProvider(
         body: JSON.stringify(body),
       };
     },
+    ...(spec.probeUrl
+      ? { probeRequest: () => ({ url: spec.probeUrl!, headers: new Headers(fixedHeaders) }) }
+      : {}),
     mapResponse: (body) => body,
     extractUsage: (body) => usageFromOpenAI((body as { usage?: unknown } | null)?.usage),
     streamMapper: () => (event) => [event.data],

@@ -15,6 +15,7 @@ export function openaiProvider(
 ): Provider {
   return openAIShapedProvider(id, config, defaults, {
     url: (endpoint) => joinUrl(config.baseUrl, endpoint),
+    probeUrl: joinUrl(config.baseUrl, 'models'),
     auth: { authorization: `Bearer ${config.apiKey}` },
     streamUsage: true,
     secrets: [config.apiKey],
@@ -29,6 +30,7 @@ export function compatibleProvider(
 ): Provider {
   return openAIShapedProvider(id, config, defaults, {
     url: (endpoint) => joinUrl(config.baseUrl, endpoint),
+    probeUrl: joinUrl(config.baseUrl, 'models'),
     auth: config.apiKey ? { authorization: `Bearer ${config.apiKey}` } : {},
     streamUsage: config.streamUsage,
     secrets: config.apiKey ? [config.apiKey] : [],

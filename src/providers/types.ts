@@ -9,6 +9,14 @@ export interface UpstreamRequest {
   body: string;
 }
 
+/** Per-request context a provider may forward upstream (the origin provider does). */
+export interface RequestMeta {
+  requestId: string;
+  traceparent?: string | undefined;
+  tenant?: string | undefined;
+  priority?: string | undefined;
+}
+
 /**
  * A provider is one small module: build the upstream request, map the response and the stream
  * back to OpenAI shapes, extract usage. The gateway core only ever sees OpenAI shapes.
@@ -17,6 +25,10 @@ export interface Provider {
   /** The provider's key in the config, reported as `x-gateway-provider`. */
   readonly id: string;
   readonly kind: string;
+  /** The region it runs in; undefined for a global endpoint. */
+  readonly region?: string;
+  /** Residency zones whose requests may go here (empty: only unrestricted keys). */
+  readonly zones: readonly string[];
   /** The config defaults merged with this provider's overrides. */
   readonly timeouts: Timeouts;
   readonly retry: RetryPolicy;
@@ -24,8 +36,14 @@ export interface Provider {
   readonly secrets: readonly string[];
   /** Whether the upstream reports streamed usage when asked with `stream_options`. */
   readonly streamUsage: boolean;
-  /** `body` already carries the upstream model name. */
-  buildRequest(endpoint: Endpoint, body: Record<string, unknown>): UpstreamRequest;
+  /** `body` already carries the upstream model name. May be async (signing uses Web Crypto). */
+  buildRequest(
+    endpoint: Endpoint,
+    body: Record<string, unknown>,
+    meta?: RequestMeta,
+  ): UpstreamRequest | Promise<UpstreamRequest>;
+  /** A cheap request that tells whether the endpoint is up (the cron probe), if any. */
+  probeRequest?(): { url: string; headers: Headers };
   /** Upstream response body -> OpenAI response body. */
   mapResponse(body: unknown): unknown;
   extractUsage(body: unknown): Usage | undefined;

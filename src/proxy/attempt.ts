@@ -14,6 +14,8 @@ export interface AttemptFailure {
   /** The upstream's own OpenAI-shaped error, redacted, for errors returned to the client. */
   upstreamError?: ErrorBody['error'];
   message: string;
+  /** The provider that failed (set by dispatch). */
+  provider?: string;
 }
 
 export interface JsonSuccess {

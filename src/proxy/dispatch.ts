@@ -1,13 +1,9 @@
-import type { TargetConfig } from '../config/index.ts';
 import { errors, GatewayError } from '../errors.ts';
-import type { Provider } from '../providers/index.ts';
+import type { PlannedTarget } from '../routing/plan.ts';
 import type { AttemptFailure, AttemptResult, JsonSuccess, StreamSuccess } from './attempt.ts';
 import { retryDelayMs } from './retry-policy.ts';
 
-export interface PlannedTarget {
-  provider: Provider;
-  target: TargetConfig;
-}
+export type { PlannedTarget };
 
 export interface DispatchOutcome {
   value: JsonSuccess | StreamSuccess;
@@ -67,7 +63,7 @@ export async function dispatch(
       attempts++;
       const result = await attempt(planned);
       if (result.ok) return { value: result.value, served: planned, attempts, failures };
-      const failure = result.failure;
+      const failure = { ...result.failure, provider: planned.provider.id };
       failures.push(failure);
       if (failure.action === 'reject') {
         throw new DispatchError(rejectionError(failure), attempts, failures, planned);

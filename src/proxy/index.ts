@@ -6,16 +6,16 @@
  */
 import type { Context } from 'hono';
 import type { ModelConfig } from '../config/index.ts';
-import type { AppEnv } from '../context.ts';
+import { type AppEnv, waitUntil } from '../context.ts';
 import { admit } from '../limits/index.ts';
 import { annotateRequestLog, deferRequestLog } from '../observability/index.ts';
-import { orderTargets } from '../routing/targets.ts';
+import { type PlannedTarget, routeRequest, tripsCircuit } from '../routing/index.ts';
 import type { Endpoint } from '../schemas/openai.ts';
 import { SSE_HEADERS } from '../sse/index.ts';
 import { estimatedUsage, estimatePromptTokens } from '../usage/index.ts';
 import { formatUsd } from '../usage/pricing.ts';
-import { attemptUpstream } from './attempt.ts';
-import { DispatchError, dispatch, type PlannedTarget } from './dispatch.ts';
+import { type AttemptFailure, attemptUpstream } from './attempt.ts';
+import { DispatchError, dispatch } from './dispatch.ts';
 import { relayStream } from './stream-relay.ts';
 
 export interface ProxyRequest {
@@ -29,24 +29,28 @@ export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<
   const { endpoint, body } = request;
   const stream = body.stream === true && endpoint !== 'embeddings';
   const clientWantsUsage = stream && streamOptions(body).include_usage === true;
-  const plan: PlannedTarget[] = orderTargets(request.model.targets, deps.random).map((target) => ({
-    target,
-    provider: deps.providers.get(target.provider)!,
-  }));
   const signal = c.req.raw.signal;
   annotateRequestLog(c, { model: String(body.model), stream });
+  const plan = await routeRequest(c, request.model);
   const admission = await admit(c, { endpoint, body, model: request.model });
+  const meta = {
+    requestId: c.var.requestId,
+    traceparent: c.req.header('traceparent'),
+    tenant: c.var.apiKey?.tenant,
+    priority: c.req.header('x-gateway-priority'),
+  };
 
   let outcome: Awaited<ReturnType<typeof dispatch>>;
   try {
     outcome = await dispatch(
       plan,
-      ({ provider, target }) =>
+      async ({ provider, target }) =>
         attemptUpstream(
           provider,
-          provider.buildRequest(
+          await provider.buildRequest(
             endpoint,
             upstreamBody(body, target.model, stream, provider.streamUsage),
+            meta,
           ),
           stream,
           signal,
@@ -55,6 +59,7 @@ export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<
     );
   } catch (err) {
     if (!(err instanceof DispatchError)) throw err;
+    recordHealth(c, plan, err.failures);
     if (err.last) c.header('x-gateway-provider', err.last.provider.id);
     c.header('x-gateway-attempts', String(err.attempts));
     annotateRequestLog(c, {
@@ -69,9 +74,12 @@ export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<
 
   const { value, served, attempts, failures } = outcome;
   const { provider, target } = served;
+  recordHealth(c, plan, failures);
+  const region = provider.region ?? 'global';
   c.header('x-gateway-provider', provider.id);
+  c.header('x-gateway-region', region);
   c.header('x-gateway-attempts', String(attempts));
-  annotateRequestLog(c, { provider: provider.id, upstream_model: target.model, attempts });
+  annotateRequestLog(c, { provider: provider.id, region, upstream_model: target.model, attempts });
   if (failures.length > 0) annotateRequestLog(c, { failures: failures.map((f) => f.message) });
   const promptEstimate = () => estimatePromptTokens(body);
 
@@ -107,6 +115,16 @@ export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<
     },
   });
   return c.body(readable, 200, SSE_HEADERS);
+}
+
+/** Failures that say a target is unwell count toward opening its circuit (shared via Redis). */
+function recordHealth(c: Context<AppEnv>, plan: PlannedTarget[], failures: AttemptFailure[]): void {
+  for (const failure of failures) {
+    const planned = plan.find((p) => p.provider.id === failure.provider);
+    if (planned && tripsCircuit(failure, planned.provider.kind)) {
+      waitUntil(c, c.var.deps.health.recordFailure(planned.provider.id));
+    }
+  }
 }
 
 /**

@@ -1,0 +1,70 @@
+/**
+ * Routing. Contract: `routeRequest(c, model)` returns the ordered targets one request may
+ * use — home region first (from `request.cf` or an allowed region header), then the other
+ * allowed regions by proximity, global endpoints last, unhealthy targets at the very back —
+ * or throws 403 `residency_blocked` when the request's zone allows none. It never returns a
+ * target outside the zone, so failover (dispatch) cannot leave it either.
+ * Policy lives in pure modules: geo.ts, residency.ts, plan.ts, targets.ts.
+ */
+import type { Context } from 'hono';
+import type { ModelConfig } from '../config/index.ts';
+import type { AppEnv } from '../context.ts';
+import { errors } from '../errors.ts';
+import { annotateRequestLog } from '../observability/index.ts';
+import { type ClientGeo, homeRegion, regionsByProximity } from './geo.ts';
+import { type PlannedTarget, planRoute } from './plan.ts';
+import { effectiveZone, regionAllowed } from './residency.ts';
+import { orderTargets } from './targets.ts';
+
+export { HealthBook, tripsCircuit } from './health.ts';
+export type { PlannedTarget } from './plan.ts';
+export { type ProbeResult, runProbes } from './probe.ts';
+
+export async function routeRequest(
+  c: Context<AppEnv>,
+  model: ModelConfig,
+): Promise<PlannedTarget[]> {
+  const { config, providers, health, random } = c.var.deps;
+  const { regions, routing } = config;
+  const zone = effectiveZone(c.var.apiKey?.residency, routing.forceZone);
+  if (zone === 'conflict')
+    throw errors.residencyBlocked(c.var.apiKey?.residency ?? routing.forceZone);
+
+  const asked = c.req.header(routing.regionHeader);
+  let requested: string | undefined;
+  let headerIgnored: string | undefined;
+  if (asked) {
+    const region = Object.hasOwn(regions, asked) ? regions[asked] : undefined;
+    if (!region) headerIgnored = `unknown region "${asked}"`;
+    else if (!regionAllowed(region.zone, zone))
+      headerIgnored = `region "${asked}" is outside zone ${zone}`;
+    else requested = asked;
+  }
+  const geo = ((c.req.raw as { cf?: ClientGeo }).cf ?? {}) as ClientGeo;
+  const home = homeRegion(regions, geo, { requested, defaultRegion: routing.defaultRegion });
+  const regionOrder = home
+    ? regionsByProximity(regions, home.region).filter((r) => regionAllowed(regions[r]!.zone, zone))
+    : [];
+
+  const candidates = orderTargets(model.targets, random).map((target) => ({
+    target,
+    provider: providers.get(target.provider)!,
+  }));
+  const unhealthy = await health.unhealthy([...new Set(candidates.map((t) => t.provider.id))]);
+  const plan = planRoute({ targets: candidates, regions, regionOrder, zone, unhealthy });
+
+  annotateRequestLog(c, {
+    route: {
+      zone: zone ?? 'none',
+      home: home?.region,
+      home_reason: home?.reason,
+      country: geo.country,
+      regions: regionOrder,
+      dropped_by_residency: plan.droppedByResidency,
+      demoted_by_health: plan.demotedByHealth,
+      ...(headerIgnored ? { region_header_ignored: headerIgnored } : {}),
+    },
+  });
+  if (plan.targets.length === 0) throw errors.residencyBlocked(zone ?? 'none');
+  return plan.targets;
+}

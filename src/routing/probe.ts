@@ -1,0 +1,64 @@
+import type { GatewayDeps } from '../context.ts';
+
+/**
+ * The cron's active health check: each provider endpoint's cheap call (a model list) and
+ * each region's origin `/health/ready`. Results go to the shared HealthBook, where the
+ * request path reads them; a failed probe holds for `ttlMs` (3 cron periods by default) so a
+ * cron that stops running cannot leave an endpoint marked down forever.
+ */
+export interface ProbeResult {
+  target: string;
+  ok: boolean;
+  status?: number;
+  error?: string;
+}
+
+export async function runProbes(deps: GatewayDeps, ttlMs = 180_000): Promise<ProbeResult[]> {
+  const { config, providers, health } = deps;
+  const timeout = config.routing.probeTimeoutMs;
+  const checks: Promise<ProbeResult>[] = [];
+
+  for (const provider of providers.values()) {
+    const probe = provider.probeRequest?.();
+    if (!probe) continue;
+    checks.push(
+      check(provider.id, probe.url, probe.headers, timeout).then(async (result) => {
+        await health.recordProbe(provider.id, result.ok, ttlMs);
+        return result;
+      }),
+    );
+  }
+  for (const [region, { origin }] of Object.entries(config.regions)) {
+    if (!origin) continue;
+    const served = [...providers.values()].filter(
+      (p) => p.kind === 'origin' && p.region === region,
+    );
+    checks.push(
+      check(
+        `region:${region}`,
+        `${origin.replace(/\/+$/, '')}/health/ready`,
+        new Headers(),
+        timeout,
+      ).then(async (result) => {
+        await Promise.all(served.map((p) => health.recordProbe(p.id, result.ok, ttlMs)));
+        return result;
+      }),
+    );
+  }
+  return Promise.all(checks);
+}
+
+async function check(
+  target: string,
+  url: string,
+  headers: Headers,
+  timeoutMs: number,
+): Promise<ProbeResult> {
+  try {
+    const res = await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
+    await res.body?.cancel();
+    return { target, ok: res.ok, status: res.status };
+  } catch (err) {
+    return { target, ok: false, error: err instanceof Error ? err.name : 'error' };
+  }
+}
