@@ -1,7 +1,9 @@
 import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
 import { adminRoutes } from './admin/routes.ts';
+import { anthropicErrorBody, MESSAGES_PATH } from './anthropic/index.ts';
 import { KeyLookup, KeyStore } from './auth/index.ts';
+import { ResponseCache } from './cache/index.ts';
 import type { GatewayConfig } from './config/index.ts';
 import type { AppEnv, GatewayDeps } from './context.ts';
 import { errors, toGatewayError } from './errors.ts';
@@ -46,6 +48,7 @@ export function createGateway(options: AppOptions): Gateway {
     keyStore,
     keys: keyStore ? new KeyLookup(keyStore, config.auth.keyCacheTtlMs) : undefined,
     health: new HealthBook(redis?.foreground, redis?.background, config.routing),
+    cache: new ResponseCache(redis?.foreground, redis?.background, config.cache),
   };
   const app = new Hono<AppEnv>();
 
@@ -80,6 +83,9 @@ export function createGateway(options: AppOptions): Gateway {
       );
     }
     for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
+    if (c.req.path === MESSAGES_PATH) {
+      return c.json(anthropicErrorBody(error, c.var.requestId), error.status as 400);
+    }
     return c.json(error.toBody(), error.status as 400);
   });
 

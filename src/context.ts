@@ -3,6 +3,7 @@ import type { RequestIdVariables } from 'hono/request-id';
 import type { KeyRecord } from './auth/keys.ts';
 import type { KeyLookup } from './auth/lookup.ts';
 import type { KeyStore } from './auth/store.ts';
+import type { ResponseCache } from './cache/store.ts';
 import type { GatewayConfig } from './config/index.ts';
 import type { RequestLogger, RequestLogRecord } from './observability/index.ts';
 import type { Provider } from './providers/index.ts';
@@ -23,6 +24,7 @@ export interface GatewayDeps {
   keyStore: KeyStore | undefined;
   /** Shared target health (circuits, probe results). */
   health: HealthBook;
+  cache: ResponseCache;
   keys: KeyLookup | undefined;
 }
 

@@ -1,4 +1,5 @@
 import { Hono, type MiddlewareHandler } from 'hono';
+import { z } from 'zod';
 import { createKeySchema, type KeyStore, updateKeySchema } from '../auth/index.ts';
 import { presentedKey } from '../auth/middleware.ts';
 import type { AppEnv } from '../context.ts';
@@ -7,6 +8,20 @@ import { budgetKeys, readSpend } from '../limits/budget.ts';
 import { parseBody } from '../routes/parse.ts';
 import { periods, readUsage } from '../usage/counters.ts';
 import { matchAdminToken } from './token.ts';
+
+/** What to purge: one scope (a tenant, a key, or the global scope) and/or one model. */
+const purgeSchema = z
+  .object({
+    tenant: z.string().min(1).optional(),
+    keyId: z.string().min(1).optional(),
+    global: z.boolean().optional(),
+    model: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine(
+    (t) => [t.tenant, t.keyId, t.global, t.model].some((v) => v !== undefined && v !== false),
+    'name a tenant, keyId, global or model',
+  );
 
 /**
  * The admin API under /admin, for admin tokens only (config `admin.tokens`; the token's name
@@ -68,6 +83,28 @@ export function adminRoutes(): Hono<AppEnv & { Variables: { actor: string; store
       month_usage: monthTotals,
       today_usage: today,
     });
+  });
+
+  admin.post('/cache/purge', async (c) => {
+    const target = await parseBody(c, purgeSchema);
+    const scope = target.global
+      ? 'global'
+      : target.keyId
+        ? `key:${target.keyId}`
+        : target.tenant
+          ? `tenant:${target.tenant}`
+          : undefined;
+    await c.var.deps.cache.purge({
+      ...(scope ? { scope } : {}),
+      ...(target.model ? { model: target.model } : {}),
+    });
+    await c.var.store.recordAudit({
+      at: new Date().toISOString(),
+      actor: c.var.actor,
+      action: 'cache.purge',
+      changes: target,
+    });
+    return c.json({ purged: { scope: scope ?? null, model: target.model ?? null } });
   });
 
   admin.get('/audit', async (c) => {

@@ -22,8 +22,8 @@ const AUDIT_MAX = 10_000;
 export interface AuditEntry {
   at: string;
   actor: string;
-  action: 'key.create' | 'key.update' | 'key.revoke';
-  keyId: string;
+  action: 'key.create' | 'key.update' | 'key.revoke' | 'cache.purge';
+  keyId?: string;
   changes?: unknown;
 }
 
@@ -96,6 +96,13 @@ export class KeyStore {
       revokedAt: r.revokedAt ?? now,
       updatedAt: now,
     }));
+  }
+
+  /** Audits an admin action that is not a key change (e.g. a cache purge). */
+  async recordAudit(entry: AuditEntry): Promise<void> {
+    const tx = this.#redis.multi();
+    this.#audit(tx, entry);
+    await tx.exec();
   }
 
   async audit(limit: number): Promise<AuditEntry[]> {

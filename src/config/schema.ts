@@ -83,11 +83,35 @@ export const originProviderSchema = z.object({
   ...providerCommon,
 });
 
+export const anthropicProviderSchema = z.object({
+  /** The Anthropic Messages API (src/providers/anthropic). */
+  kind: z.literal('anthropic'),
+  /** Default https://api.anthropic.com/v1. */
+  baseUrl: z.url().default('https://api.anthropic.com/v1'),
+  apiKey: z.string().min(1),
+  /** The `anthropic-version` header. Default 2023-06-01. */
+  version: z.string().min(1).default('2023-06-01'),
+  /** `max_tokens` sent when the client set none (Anthropic requires it). Default 4 096. */
+  defaultMaxTokens: z.number().int().positive().default(4_096),
+  ...providerCommon,
+});
+
+export const geminiProviderSchema = z.object({
+  /** Google Gemini API, generateContent (src/providers/gemini). */
+  kind: z.literal('gemini'),
+  /** Default https://generativelanguage.googleapis.com/v1beta. */
+  baseUrl: z.url().default('https://generativelanguage.googleapis.com/v1beta'),
+  apiKey: z.string().min(1),
+  ...providerCommon,
+});
+
 export const providerSchema = z.discriminatedUnion('kind', [
   openaiProviderSchema,
   compatibleProviderSchema,
   azureProviderSchema,
   originProviderSchema,
+  anthropicProviderSchema,
+  geminiProviderSchema,
 ]);
 
 export const targetSchema = z.object({
@@ -188,6 +212,43 @@ export const limitsSchema = z.object({
   defaultCompletionReserve: z.number().int().positive().default(1_024),
 });
 
+export const cacheSchema = z.object({
+  /** Default true. */
+  enabled: z.boolean().default(true),
+  /** Default 3 600 s. */
+  defaultTtlSeconds: z.number().int().positive().default(3_600),
+  /** Upper bound for any TTL, including the `x-gateway-cache-ttl` header. Default 86 400 s. */
+  maxTtlSeconds: z.number().int().positive().default(86_400),
+  /** Larger responses are not cached. Default 1 MiB. */
+  maxEntryBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024),
+  /** Whose requests share entries: `tenant` (default), `key`, or `global` (everyone). */
+  scope: z.enum(['tenant', 'key', 'global']).default('tenant'),
+  /** Whether a hit counts against the key's tokens/min and spend. Default false: a hit
+   * costs nothing upstream, so nothing is charged (requests/min still counts it). */
+  chargeHits: z.boolean().default(false),
+  /** Zones whose keys' entries may be written to the shared Redis tier. Default none: a
+   * residency-restricted key's answers stay out of the global Redis (map a zone here only if
+   * that Redis keeps its data in the zone). */
+  redisZones: z.array(z.string().min(1)).default([]),
+  /** Per public model: `enabled`, `ttlSeconds`, `scope`. Default none. */
+  models: z
+    .record(
+      z.string().min(1),
+      z.object({
+        enabled: z.boolean().optional(),
+        ttlSeconds: z.number().int().positive().optional(),
+        scope: z.enum(['tenant', 'key', 'global']).optional(),
+      }),
+    )
+    .default({}),
+  /** How long an isolate trusts the purge generations it read. Default 5 000 ms. */
+  generationCacheMs: z.number().int().min(0).default(5_000),
+});
+
 export const configSchema = z
   .object({
     providers: z.record(id, providerSchema),
@@ -197,6 +258,7 @@ export const configSchema = z
     /** Shared state (keys, limits, spend). Required when auth is enabled. Default none. */
     redis: redisSchema.optional(),
     auth: authSchema.prefault({}),
+    cache: cacheSchema.prefault({}),
     limits: limitsSchema.prefault({}),
     /** Prices by upstream model name, or `provider/model` for a provider-specific price.
      * A model with no price costs 0 (and the log line says `cost_unknown`). Default none. */
@@ -267,4 +329,5 @@ export type Timeouts = z.output<typeof timeoutsSchema>;
 export type RetryPolicy = z.output<typeof retrySchema>;
 export type Price = z.output<typeof priceSchema>;
 export type RegionConfig = z.output<typeof regionSchema>;
+export type CacheConfig = z.output<typeof cacheSchema>;
 export type RoutingConfig = z.output<typeof routingSchema>;

@@ -23,6 +23,8 @@ export interface AdmissionRequest {
   endpoint: Endpoint;
   body: Record<string, unknown>;
   model: ModelConfig;
+  /** Answered from the cache: tokens/min and budget apply only with `cache.chargeHits`. */
+  cacheHit?: boolean;
 }
 
 export interface Settlement {
@@ -132,7 +134,7 @@ export async function admit(c: Context<AppEnv>, request: AdmissionRequest): Prom
         source: 'estimated',
       };
       const nanos = cost(settlement);
-      const tpm = key?.limits.tokensPerMinute;
+      const tpm = tokensReserved ? key?.limits.tokensPerMinute : undefined;
       const work: Promise<unknown>[] = [
         recordUsage(redis, {
           keyId: key?.id,

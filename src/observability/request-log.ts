@@ -41,6 +41,9 @@ export interface RequestLogRecord {
     demoted_by_health: string[];
     region_header_ignored?: string;
   };
+  /** HIT, MISS or BYPASS, and the tier that hit. */
+  cache?: 'HIT' | 'MISS' | 'BYPASS';
+  cache_tier?: string;
   /** The region that served: the target's region, or `global`. */
   region?: string;
   /** Set when Redis could not be asked and the limits failed open or closed. */

@@ -81,7 +81,7 @@ export async function attemptUpstream(
 
     if (!response.ok) {
       const text = await deadline.race(readBounded(response, MAX_ERROR_BODY), idleMs);
-      return { ok: false, failure: statusFailure(response, text, provider.secrets) };
+      return { ok: false, failure: statusFailure(response, text, provider) };
     }
 
     if (!stream) {
@@ -97,7 +97,7 @@ export async function attemptUpstream(
     }
 
     if (!response.body) return fail('bad_response', 'retry', 'upstream stream had no body');
-    const events = sseReader(response.body);
+    const events = provider.streamReader?.(response.body) ?? sseReader(response.body);
     const first = await deadline.race(events.read(), firstByteMs);
     if (first.done) return fail('bad_response', 'retry', 'upstream stream ended before any event');
     streaming = true;
@@ -131,16 +131,16 @@ function fail(
   return { ok: false, failure: { reason, action, message } };
 }
 
-function statusFailure(
-  response: Response,
-  text: string,
-  secrets: readonly string[],
-): AttemptFailure {
-  const status = response.status;
-  const upstreamError = parseErrorBody(text, secrets);
+function statusFailure(response: Response, text: string, provider: Provider): AttemptFailure {
+  const { secrets } = provider;
+  const mapped = provider.mapError?.(response.status, text, response.headers);
+  const status = mapped?.status ?? response.status;
+  const upstreamError = mapped
+    ? { ...mapped.error, message: redact(mapped.error.message, secrets) }
+    : parseErrorBody(text, secrets);
   return {
     reason: 'status',
-    action: actionForStatus(status),
+    action: mapped?.action ?? actionForStatus(status),
     status,
     retryAfterMs: parseRetryAfter(response.headers),
     ...(upstreamError ? { upstreamError } : {}),

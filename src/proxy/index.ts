@@ -5,6 +5,7 @@
  * `x-gateway-provider` / `x-gateway-attempts` already set on the context).
  */
 import type { Context } from 'hono';
+import { assembleFromChunks, lookupCache } from '../cache/index.ts';
 import type { ModelConfig } from '../config/index.ts';
 import { type AppEnv, waitUntil } from '../context.ts';
 import { admit } from '../limits/index.ts';
@@ -16,6 +17,7 @@ import { estimatedUsage, estimatePromptTokens } from '../usage/index.ts';
 import { formatUsd } from '../usage/pricing.ts';
 import { type AttemptFailure, attemptUpstream } from './attempt.ts';
 import { DispatchError, dispatch } from './dispatch.ts';
+import { answerFromCache } from './from-cache.ts';
 import { relayStream } from './stream-relay.ts';
 
 export interface ProxyRequest {
@@ -32,7 +34,17 @@ export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<
   const signal = c.req.raw.signal;
   annotateRequestLog(c, { model: String(body.model), stream });
   const plan = await routeRequest(c, request.model);
-  const admission = await admit(c, { endpoint, body, model: request.model });
+  const cached = await lookupCache(c, { endpoint, body });
+  c.header('x-gateway-cache', cached.status);
+  annotateRequestLog(c, { cache: cached.status });
+  const admission = await admit(c, {
+    endpoint,
+    body,
+    model: request.model,
+    cacheHit: cached.status === 'HIT',
+  });
+  if (cached.status === 'HIT')
+    return answerFromCache(c, cached, { stream, clientWantsUsage, admission });
   const meta = {
     requestId: c.var.requestId,
     traceparent: c.req.header('traceparent'),
@@ -72,8 +84,9 @@ export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<
     throw err.error;
   }
 
-  const { value, served, attempts, failures } = outcome;
-  const { provider, target } = served;
+  const { value, attempts, failures } = outcome;
+  const { provider, target } = outcome.served;
+  const served = { provider: provider.id, upstreamModel: target.model };
   recordHealth(c, plan, failures);
   const region = provider.region ?? 'global';
   c.header('x-gateway-provider', provider.id);
@@ -91,16 +104,23 @@ export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<
     admission.settle(settlement);
     annotateRequestLog(c, { usage, cost_usd: cost / 1e9, ttfb_ms: Date.now() - startedAt });
     c.header('x-gateway-cost-usd', formatUsd(cost));
+    if (cached.status === 'MISS') cached.store({ body: mapped as Record<string, unknown>, served });
     return c.json(mapped as object, 200);
   }
 
   const ttfb = Date.now() - startedAt;
   const finishLog = deferRequestLog(c);
+  const record: string[] | undefined = cached.status === 'MISS' ? [] : undefined;
   const readable = relayStream(value, {
     mapEvent: provider.streamMapper(),
     clientWantsUsage,
     idleMs: provider.timeouts.idleMs,
+    record,
     onEnd: (end) => {
+      if (cached.status === 'MISS' && record && end.reason === 'done') {
+        const assembled = assembleFromChunks(record);
+        if (assembled) cached.store({ body: assembled, chunks: record, served });
+      }
       const usage = end.usage ?? estimatedUsage(promptEstimate(), end.completionText);
       const settlement = { usage, provider: provider.id, upstreamModel: target.model };
       admission.settle(settlement);

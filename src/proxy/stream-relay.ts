@@ -1,7 +1,7 @@
 import { type EventSourceMessage, encodeEvent } from '../sse/index.ts';
 import { type Usage, usageFromOpenAI } from '../usage/index.ts';
 import { ClientGone, type StreamSuccess } from './attempt.ts';
-import { UpstreamTimeout } from './deadline.ts';
+import { Deadline, UpstreamTimeout } from './deadline.ts';
 
 export type StreamEndReason = 'done' | 'client_abort' | 'upstream_error' | 'idle_timeout';
 
@@ -21,6 +21,9 @@ export interface RelayOptions {
   clientWantsUsage: boolean;
   idleMs: number;
   onEnd: (end: StreamEnd) => void;
+  /** When given, receives every upstream chunk `data` string (usage chunk included), e.g. to
+   * store the stream in the cache once it completed. */
+  record?: string[];
 }
 
 /**
@@ -35,7 +38,7 @@ export function relayStream(
   upstream: StreamSuccess,
   options: RelayOptions,
 ): ReadableStream<Uint8Array> {
-  const { mapEvent, clientWantsUsage, idleMs, onEnd } = options;
+  const { mapEvent, clientWantsUsage, idleMs, onEnd, record } = options;
   let pending: EventSourceMessage | undefined = upstream.first;
   let usage: Usage | undefined;
   let completionText = '';
@@ -53,6 +56,7 @@ export function relayStream(
 
   /** Returns the data to forward, or null to drop the event. */
   const inspect = (data: string): string | null => {
+    record?.push(data);
     if (data === '[DONE]') {
       sawDone = true;
       return data;
@@ -126,6 +130,35 @@ export function relayStream(
     },
     { highWaterMark: 0 },
   );
+}
+
+/**
+ * Replays stored chunk `data` strings through the same relay (usage stripping, usage
+ * capture, log line at the end) as a live upstream stream: used for cache hits.
+ */
+export function replayStream(
+  chunks: readonly string[],
+  options: Omit<RelayOptions, 'mapEvent' | 'idleMs' | 'record'>,
+): ReadableStream<Uint8Array> {
+  const events = chunks.map((data) => ({ data, event: undefined, id: undefined }));
+  let next = 1;
+  const abort = new AbortController();
+  const upstream: StreamSuccess = {
+    kind: 'stream',
+    status: 200,
+    first: events[0] ?? { data: '[DONE]', event: undefined, id: undefined },
+    events: {
+      read: async () =>
+        next < events.length
+          ? { done: false, value: events[next++]! }
+          : { done: true, value: undefined },
+      cancel: async () => undefined,
+    },
+    abort,
+    deadline: new Deadline(abort),
+    detach: () => undefined,
+  };
+  return relayStream(upstream, { ...options, mapEvent: (event) => [event.data], idleMs: 60_000 });
 }
 
 function generatedText(choice: Record<string, unknown>): string {

@@ -1,0 +1,94 @@
+/**
+ * Exact-match response cache. Contract: `lookupCache(c, request)` says BYPASS, HIT (with the
+ * entry and its age) or MISS (with `store(answer)` to call when the upstream answered in
+ * full). Keys: ./key.ts; when to cache: ./policy.ts; tiers: ./store.ts; stream <-> response
+ * conversion: ./assemble.ts.
+ */
+import type { Context } from 'hono';
+import type { AppEnv } from '../context.ts';
+import { waitUntil } from '../context.ts';
+import { type ClientGeo, homeRegion } from '../routing/geo.ts';
+import { effectiveZone } from '../routing/residency.ts';
+import type { Endpoint } from '../schemas/openai.ts';
+import { cacheKey } from './key.ts';
+import { cacheDecision } from './policy.ts';
+import type { CacheEntry, Tiers } from './store.ts';
+
+export { assembleFromChunks, chunksFromBody } from './assemble.ts';
+export { type CacheEntry, ResponseCache } from './store.ts';
+
+export type CacheLookup =
+  | { status: 'BYPASS' }
+  | { status: 'HIT'; entry: CacheEntry; ageSeconds: number; tier: 'local' | 'redis' }
+  | {
+      status: 'MISS';
+      store: (answer: Omit<CacheEntry, 'v' | 'createdAt'>) => void;
+    };
+
+export async function lookupCache(
+  c: Context<AppEnv>,
+  request: { endpoint: Endpoint; body: Record<string, unknown> },
+): Promise<CacheLookup> {
+  const { config, cache } = c.var.deps;
+  const model = String(request.body.model);
+  const decision = cacheDecision({
+    config: config.cache,
+    model,
+    endpoint: request.endpoint,
+    body: request.body,
+    header: c.req.header('x-gateway-cache'),
+    ttlHeader: c.req.header('x-gateway-cache-ttl'),
+  });
+  if (!decision.use) return { status: 'BYPASS' };
+
+  const tiers = allowedTiers(c);
+  const scope = scopeOf(c, model);
+  const key = await cacheKey({
+    scope,
+    endpoint: request.endpoint,
+    body: request.body,
+    generations: await cache.generations(scope, model),
+  });
+  const hit = await cache.get(key, tiers);
+  if (hit) {
+    if (hit.tier === 'redis' && tiers.local)
+      waitUntil(c, cache.put(key, hit.entry, decision.ttlSeconds, { local: true, redis: false }));
+    const ageSeconds = Math.max(0, Math.floor((Date.now() - hit.entry.createdAt) / 1000));
+    return { status: 'HIT', entry: hit.entry, ageSeconds, tier: hit.tier };
+  }
+  return {
+    status: 'MISS',
+    store: (answer) => {
+      const entry: CacheEntry = { v: 1, createdAt: Date.now(), ...answer };
+      if (JSON.stringify(entry).length > config.cache.maxEntryBytes) return;
+      waitUntil(c, cache.put(key, entry, decision.ttlSeconds, tiers));
+    },
+  };
+}
+
+/** Whose requests share entries: the key's tenant (default), the key itself, or everyone. */
+function scopeOf(c: Context<AppEnv>, model: string): string {
+  const { cache } = c.var.deps.config;
+  const scope = cache.models[model]?.scope ?? cache.scope;
+  if (scope === 'global') return 'global';
+  if (scope === 'key') return `key:${c.var.apiKey?.id ?? 'anonymous'}`;
+  return `tenant:${c.var.apiKey?.tenant ?? 'anonymous'}`;
+}
+
+/**
+ * Residency for cached answers: an unrestricted request may use both tiers. A zoned one uses
+ * the colo-local tier only when the client is at home in its zone (the colo is near the
+ * client), and the shared Redis only if `cache.redisZones` says that Redis may hold the zone.
+ */
+function allowedTiers(c: Context<AppEnv>): Tiers {
+  const { config, redis } = c.var.deps;
+  const zone = effectiveZone(c.var.apiKey?.residency, config.routing.forceZone);
+  if (zone === null) return { local: true, redis: redis !== undefined };
+  if (zone === 'conflict') return { local: false, redis: false };
+  const geo = ((c.req.raw as { cf?: ClientGeo }).cf ?? {}) as ClientGeo;
+  const home = homeRegion(config.regions, geo, { defaultRegion: config.routing.defaultRegion });
+  const local =
+    config.routing.forceZone === zone ||
+    (home !== undefined && config.regions[home.region]?.zone === zone);
+  return { local, redis: redis !== undefined && config.cache.redisZones.includes(zone) };
+}

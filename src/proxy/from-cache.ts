@@ -1,0 +1,45 @@
+import type { Context } from 'hono';
+import { type CacheEntry, chunksFromBody } from '../cache/index.ts';
+import type { AppEnv } from '../context.ts';
+import type { Admission } from '../limits/index.ts';
+import { annotateRequestLog, deferRequestLog } from '../observability/index.ts';
+import { SSE_HEADERS } from '../sse/index.ts';
+import { usageFromOpenAI } from '../usage/index.ts';
+import { formatUsd } from '../usage/pricing.ts';
+import { replayStream } from './stream-relay.ts';
+
+/**
+ * Answers from a cache hit, in the shape the client asked for: a stored stream replays
+ * chunk for chunk; a stored response becomes a stream when asked; a stored stream answers a
+ * non-streaming request with the response assembled from it. The usage in the answer is the
+ * original one; what is charged is the config's choice (`cache.chargeHits`, default nothing).
+ */
+export function answerFromCache(
+  c: Context<AppEnv>,
+  hit: { entry: CacheEntry; ageSeconds: number; tier: string },
+  options: { stream: boolean; clientWantsUsage: boolean; admission: Admission },
+): Response {
+  const { entry } = hit;
+  const { admission } = options;
+  c.header('age', String(hit.ageSeconds));
+  const settlement = {
+    usage: usageFromOpenAI(entry.body.usage),
+    ...(c.var.deps.config.cache.chargeHits && entry.served ? entry.served : {}),
+  };
+  const cost = admission.cost(settlement);
+  admission.settle(settlement);
+  annotateRequestLog(c, { cache_tier: hit.tier, usage: settlement.usage, cost_usd: cost / 1e9 });
+
+  if (!options.stream) {
+    c.header('x-gateway-cost-usd', formatUsd(cost));
+    annotateRequestLog(c, { ttfb_ms: Date.now() - c.var.startedAt });
+    return c.json(entry.body, 200);
+  }
+  const finishLog = deferRequestLog(c);
+  const ttfb = Date.now() - c.var.startedAt;
+  const readable = replayStream(entry.chunks ?? chunksFromBody(entry.body), {
+    clientWantsUsage: options.clientWantsUsage,
+    onEnd: (end) => finishLog({ status: 200, ttfb_ms: ttfb, stream_end: end.reason }),
+  });
+  return c.body(readable, 200, SSE_HEADERS);
+}
