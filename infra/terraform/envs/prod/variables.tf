@@ -1,0 +1,66 @@
+variable "cloudflare_account_id" {
+  description = "Cloudflare account id."
+  type        = string
+}
+
+variable "cloudflare_zone_id" {
+  description = "Id of the zone of zone_name."
+  type        = string
+}
+
+variable "zone_name" {
+  description = "The gateway's zone, e.g. example.com: the API is api.<zone>, origins origin-<region>.<zone>."
+  type        = string
+}
+
+variable "upstash_email" {
+  description = "Upstash account email (Management API)."
+  type        = string
+}
+
+variable "upstash_api_key" {
+  description = "Upstash Management API key."
+  type        = string
+  sensitive   = true
+}
+
+variable "openai_api_key" {
+  description = "Worker secret OPENAI_API_KEY."
+  type        = string
+  sensitive   = true
+}
+
+variable "azure_openai_api_key" {
+  description = "Worker secret AZURE_OPENAI_API_KEY."
+  type        = string
+  sensitive   = true
+}
+
+variable "origin_signing_keys" {
+  description = "ORIGIN_SIGNING_KEYS, shared by the Worker (signs) and every origin (verifies). Rotate by adding a new key id, applying, then removing the old one."
+  type        = string
+  sensitive   = true
+}
+
+variable "admin_token" {
+  description = "Worker secret ADMIN_TOKEN."
+  type        = string
+  sensitive   = true
+}
+
+variable "worker_bundle_dir" {
+  description = "Directory holding the Worker bundles edge/gateway.js and edge-eu/gateway.js (see main.tf). Defaults to dist/ at the repository root."
+  type        = string
+  default     = null
+}
+
+variable "cluster_admin_cidrs" {
+  description = "Networks allowed to reach the EKS API endpoints (operators and CI runners)."
+  type        = list(string)
+}
+
+variable "tags" {
+  description = "Extra tags for every AWS resource."
+  type        = map(string)
+  default     = {}
+}
