@@ -20,6 +20,8 @@ export default defineConfig({
                 AZURE_OPENAI_ENDPOINT: inject<string>('fakeOpenAIUrl'),
                 AZURE_OPENAI_API_KEY: 'azure-test-upstream-secret',
                 FAKE_UPSTREAM_URL: inject<string>('fakeOpenAIUrl'),
+                FAKE_ANTHROPIC_URL: inject<string>('fakeAnthropicUrl'),
+                FAKE_GEMINI_URL: inject<string>('fakeGeminiUrl'),
                 UPSTASH_REDIS_REST_URL: inject<string>('upstashUrl'),
                 UPSTASH_REDIS_REST_TOKEN: inject<string>('upstashToken'),
                 FAULT_PROXY_URL: inject<string>('faultProxyUrl'),

@@ -4,7 +4,9 @@
  * usage to OpenAI shapes.
  */
 import type { GatewayConfig } from '../config/index.ts';
+import { anthropicProvider } from './anthropic/index.ts';
 import { azureProvider } from './azure.ts';
+import { geminiProvider } from './gemini/index.ts';
 import { compatibleProvider, openaiProvider } from './openai.ts';
 import { originProvider } from './origin.ts';
 import type { Provider } from './types.ts';
@@ -29,6 +31,12 @@ export function createProviders(config: GatewayConfig): Map<string, Provider> {
         break;
       case 'origin':
         providers.set(id, place(originProvider(id, p, config.defaults)));
+        break;
+      case 'anthropic':
+        providers.set(id, place(anthropicProvider(id, p, config.defaults)));
+        break;
+      case 'gemini':
+        providers.set(id, place(geminiProvider(id, p, config.defaults)));
         break;
     }
   }

@@ -1,6 +1,7 @@
 import type { EventSourceMessage } from 'eventsource-parser';
 import type { RetryPolicy, Timeouts } from '../config/index.ts';
 import type { Endpoint } from '../schemas/openai.ts';
+import type { SSEReader } from '../sse/index.ts';
 import type { Usage } from '../usage/index.ts';
 
 export interface UpstreamRequest {
@@ -15,6 +16,15 @@ export interface RequestMeta {
   traceparent?: string | undefined;
   tenant?: string | undefined;
   priority?: string | undefined;
+}
+
+/** An upstream error in OpenAI terms, from a provider whose error bodies are not OpenAI's. */
+export interface ProviderError {
+  /** The status to report and classify by (e.g. Anthropic's 529 -> 503). Default: upstream's. */
+  status?: number;
+  error: { message: string; type: string; param: string | null; code: string | null };
+  /** Overrides the status-based retry decision (e.g. a 400 that means a bad upstream key). */
+  action?: 'retry' | 'fallback' | 'reject';
 }
 
 /**
@@ -49,4 +59,8 @@ export interface Provider {
   extractUsage(body: unknown): Usage | undefined;
   /** A fresh, per-stream mapper from one upstream SSE event to OpenAI chunk `data` strings. */
   streamMapper(): (event: EventSourceMessage) => string[];
+  /** A non-2xx upstream answer -> OpenAI-shaped error. Default: the body is read as OpenAI's. */
+  mapError?(status: number, text: string, headers: Headers): ProviderError | undefined;
+  /** Reads events from a streamed body. Default: SSE. (Bedrock's event stream is binary.) */
+  streamReader?(body: ReadableStream<Uint8Array>): SSEReader;
 }

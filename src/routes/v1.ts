@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { MESSAGES_PATH, messagesHandler } from '../anthropic/index.ts';
 import { apiKeyAuth } from '../auth/index.ts';
 import type { AppEnv } from '../context.ts';
 import { errors } from '../errors.ts';
@@ -36,6 +37,9 @@ export function v1Routes(maxBodyBytes: number): Hono<AppEnv> {
     const model = resolveModel(c, body.model, 'chat', '/v1/chat/completions');
     return proxy(c, { endpoint: 'chat/completions', body, model });
   });
+
+  /** Anthropic-shaped clients (@anthropic-ai/sdk): src/anthropic. */
+  v1.post(MESSAGES_PATH.slice('/v1'.length), messagesHandler);
 
   v1.post('/completions', async (c) => {
     const body = await parseBody(c, completionRequestSchema);

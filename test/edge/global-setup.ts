@@ -4,13 +4,17 @@
  * ports, and hands their URLs to the workerd bindings via `provide`.
  */
 import type { TestProject } from 'vitest/node';
+import { startFakeAnthropic } from '../../tools/fakes/anthropic.ts';
 import { startFaultProxy } from '../../tools/fakes/fault-proxy.ts';
+import { startFakeGemini } from '../../tools/fakes/gemini.ts';
 import { startFakeOpenAI } from '../../tools/fakes/openai.ts';
 import { hasRedisServer, startLocalUpstash } from '../../tools/upstash/index.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     fakeOpenAIUrl: string;
+    fakeAnthropicUrl: string;
+    fakeGeminiUrl: string;
     upstashUrl: string;
     upstashToken: string;
     faultProxyUrl: string;
@@ -24,6 +28,10 @@ export default async function ({ provide }: TestProject) {
     );
   }
   const fake = await startFakeOpenAI({ port: 0, host: '127.0.0.1' });
+  const anthropic = await startFakeAnthropic({ port: 0, host: '127.0.0.1' });
+  const gemini = await startFakeGemini({ port: 0, host: '127.0.0.1' });
+  provide('fakeAnthropicUrl', anthropic.url);
+  provide('fakeGeminiUrl', gemini.url);
   const upstash = await startLocalUpstash();
   const proxy = await startFaultProxy();
   provide('faultProxyUrl', proxy.url);
@@ -32,6 +40,8 @@ export default async function ({ provide }: TestProject) {
   provide('upstashToken', upstash.token);
   return async () => {
     await fake.close();
+    await anthropic.close();
+    await gemini.close();
     await upstash.stop();
     await proxy.close();
   };

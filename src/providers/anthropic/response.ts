@@ -1,0 +1,119 @@
+/**
+ * Anthropic Messages response, usage and errors -> OpenAI shapes (pure).
+ * References: https://docs.anthropic.com/en/api/messages (response: content blocks, stop_reason,
+ * usage with cache_creation_input_tokens / cache_read_input_tokens) and
+ * https://docs.anthropic.com/en/api/errors (error types and HTTP statuses, 529 overloaded).
+ */
+import type { ProviderError } from '../types.ts';
+
+type Json = Record<string, unknown>;
+const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const num = (v: unknown) => (typeof v === 'number' ? v : 0);
+
+export const FINISH_REASONS: Record<string, string> = {
+  end_turn: 'stop',
+  stop_sequence: 'stop',
+  pause_turn: 'stop',
+  max_tokens: 'length',
+  model_context_window_exceeded: 'length',
+  tool_use: 'tool_calls',
+  refusal: 'content_filter',
+};
+
+export function finishReason(stop: unknown): string | null {
+  if (typeof stop !== 'string') return null;
+  return FINISH_REASONS[stop] ?? 'stop';
+}
+
+/**
+ * Anthropic usage -> OpenAI usage. Anthropic's `input_tokens` excludes cached tokens, so
+ * prompt_tokens = input + cache_creation + cache_read; cached_tokens = cache_read. Cache writes
+ * are kept in `prompt_tokens_details.cache_creation_tokens` (not an OpenAI field) so the
+ * Anthropic-shaped ingress can give them back exactly.
+ */
+export function openAIUsage(usage: unknown): Json | undefined {
+  if (!isObj(usage)) return undefined;
+  const input = num(usage.input_tokens);
+  const write = num(usage.cache_creation_input_tokens);
+  const read = num(usage.cache_read_input_tokens);
+  const output = num(usage.output_tokens);
+  const prompt = input + write + read;
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: output,
+    total_tokens: prompt + output,
+    prompt_tokens_details: { cached_tokens: read, cache_creation_tokens: write },
+  };
+}
+
+export function toOpenAIResponse(body: unknown): unknown {
+  if (!isObj(body) || body.type !== 'message') return body;
+  const blocks = Array.isArray(body.content) ? (body.content as Json[]) : [];
+  const text = blocks
+    .filter((b) => b.type === 'text')
+    .map((b) => String(b.text ?? ''))
+    .join('');
+  const calls = blocks
+    .filter((b) => b.type === 'tool_use')
+    .map((b) => ({
+      id: b.id,
+      type: 'function',
+      function: { name: b.name, arguments: JSON.stringify(b.input ?? {}) },
+    }));
+  return {
+    id: body.id,
+    object: 'chat.completion',
+    created: Math.floor(Date.now() / 1000),
+    model: body.model,
+    choices: [
+      {
+        index: 0,
+        message: {
+          role: 'assistant',
+          content: text === '' && calls.length > 0 ? null : text,
+          refusal: null,
+          ...(calls.length > 0 ? { tool_calls: calls } : {}),
+        },
+        logprobs: null,
+        finish_reason: finishReason(body.stop_reason) ?? 'stop',
+      },
+    ],
+    usage: openAIUsage(body.usage),
+  };
+}
+
+/** Anthropic error type -> [OpenAI type, code]. */
+const ERROR_TYPES: Record<string, [string, string | null]> = {
+  invalid_request_error: ['invalid_request_error', null],
+  authentication_error: ['authentication_error', 'invalid_api_key'],
+  permission_error: ['permission_error', null],
+  not_found_error: ['invalid_request_error', 'model_not_found'],
+  request_too_large: ['invalid_request_error', 'request_too_large'],
+  rate_limit_error: ['rate_limit_error', 'rate_limit_exceeded'],
+  api_error: ['server_error', null],
+  overloaded_error: ['server_error', 'overloaded'],
+  timeout_error: ['timeout_error', 'upstream_timeout'],
+};
+
+/** `{type:"error", error:{type, message}}` -> an OpenAI error; the reported status too. */
+export function mapAnthropicError(status: number, text: string): ProviderError | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const e = isObj(parsed) && isObj(parsed.error) ? parsed.error : undefined;
+  if (!e || typeof e.message !== 'string') return undefined;
+  return { status: status === 529 ? 503 : status, error: openAIError(e) };
+}
+
+/** One Anthropic `error` object (HTTP body or stream `error` event) in OpenAI terms. */
+export function openAIError(e: Json): ProviderError['error'] {
+  const kind = typeof e.type === 'string' ? e.type : 'api_error';
+  const message = String(e.message ?? 'The upstream provider failed.');
+  const [type, code] = ERROR_TYPES[kind] ?? ['server_error', null];
+  const tooLong =
+    kind === 'invalid_request_error' && /prompt is too long|too many tokens/i.test(message);
+  return { message, type, param: null, code: tooLong ? 'context_length_exceeded' : code };
+}
