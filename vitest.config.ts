@@ -22,6 +22,7 @@ export default defineConfig({
                 FAKE_UPSTREAM_URL: inject<string>('fakeOpenAIUrl'),
                 FAKE_ANTHROPIC_URL: inject<string>('fakeAnthropicUrl'),
                 FAKE_GEMINI_URL: inject<string>('fakeGeminiUrl'),
+                FAKE_BEDROCK_URL: inject<string>('fakeBedrockUrl'),
                 UPSTASH_REDIS_REST_URL: inject<string>('upstashUrl'),
                 UPSTASH_REDIS_REST_TOKEN: inject<string>('upstashToken'),
                 FAULT_PROXY_URL: inject<string>('faultProxyUrl'),

@@ -105,6 +105,20 @@ export const geminiProviderSchema = z.object({
   ...providerCommon,
 });
 
+export const bedrockProviderSchema = z.object({
+  /** AWS Bedrock Runtime, Converse / ConverseStream, SigV4-signed (src/providers/bedrock). */
+  kind: z.literal('bedrock'),
+  /** The AWS region, e.g. us-east-1 (`region` is the gateway region, a key of `regions`). */
+  awsRegion: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'an AWS region such as us-east-1'),
+  accessKeyId: z.string().min(1),
+  secretAccessKey: z.string().min(1),
+  /** For temporary credentials. Default none ('' counts as none). */
+  sessionToken: z.string().optional(),
+  /** Default https://bedrock-runtime.<awsRegion>.amazonaws.com (override: VPC endpoint, tests). */
+  endpoint: z.url().optional(),
+  ...providerCommon,
+});
+
 export const providerSchema = z.discriminatedUnion('kind', [
   openaiProviderSchema,
   compatibleProviderSchema,
@@ -112,6 +126,7 @@ export const providerSchema = z.discriminatedUnion('kind', [
   originProviderSchema,
   anthropicProviderSchema,
   geminiProviderSchema,
+  bedrockProviderSchema,
 ]);
 
 export const targetSchema = z.object({

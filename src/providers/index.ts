@@ -6,6 +6,7 @@
 import type { GatewayConfig } from '../config/index.ts';
 import { anthropicProvider } from './anthropic/index.ts';
 import { azureProvider } from './azure.ts';
+import { bedrockProvider } from './bedrock/index.ts';
 import { geminiProvider } from './gemini/index.ts';
 import { compatibleProvider, openaiProvider } from './openai.ts';
 import { originProvider } from './origin.ts';
@@ -37,6 +38,9 @@ export function createProviders(config: GatewayConfig): Map<string, Provider> {
         break;
       case 'gemini':
         providers.set(id, place(geminiProvider(id, p, config.defaults)));
+        break;
+      case 'bedrock':
+        providers.set(id, place(bedrockProvider(id, p, config.defaults)));
         break;
     }
   }

@@ -5,6 +5,7 @@
  */
 import type { TestProject } from 'vitest/node';
 import { startFakeAnthropic } from '../../tools/fakes/anthropic.ts';
+import { startFakeBedrock } from '../../tools/fakes/bedrock.ts';
 import { startFaultProxy } from '../../tools/fakes/fault-proxy.ts';
 import { startFakeGemini } from '../../tools/fakes/gemini.ts';
 import { startFakeOpenAI } from '../../tools/fakes/openai.ts';
@@ -15,6 +16,7 @@ declare module 'vitest' {
     fakeOpenAIUrl: string;
     fakeAnthropicUrl: string;
     fakeGeminiUrl: string;
+    fakeBedrockUrl: string;
     upstashUrl: string;
     upstashToken: string;
     faultProxyUrl: string;
@@ -30,8 +32,10 @@ export default async function ({ provide }: TestProject) {
   const fake = await startFakeOpenAI({ port: 0, host: '127.0.0.1' });
   const anthropic = await startFakeAnthropic({ port: 0, host: '127.0.0.1' });
   const gemini = await startFakeGemini({ port: 0, host: '127.0.0.1' });
+  const bedrock = await startFakeBedrock({ port: 0, host: '127.0.0.1' });
   provide('fakeAnthropicUrl', anthropic.url);
   provide('fakeGeminiUrl', gemini.url);
+  provide('fakeBedrockUrl', bedrock.url);
   const upstash = await startLocalUpstash();
   const proxy = await startFaultProxy();
   provide('faultProxyUrl', proxy.url);
@@ -42,6 +46,7 @@ export default async function ({ provide }: TestProject) {
     await fake.close();
     await anthropic.close();
     await gemini.close();
+    await bedrock.close();
     await upstash.stop();
     await proxy.close();
   };
