@@ -20,9 +20,22 @@ if ! node_is_recent; then
   export PATH="$local_bin:$PATH"
 fi
 
-if [ ! -f "$root/node_modules/.package-lock.json" ] || [ "$root/package-lock.json" -nt "$root/node_modules/.package-lock.json" ]; then
-  echo "bootstrap: installing dependencies (npm ci)" >&2
-  (cd "$root" && npm ci --no-audit --no-fund --loglevel=error) >&2
+# npm ci, exactly the lock file. Registry mirrors that carry only this platform's builds of
+# packages with per-platform optional dependencies (esbuild, workerd, biome) make npm ci
+# refuse the lock ("Missing: @biomejs/cli-darwin-x64@ from lock file"): then fall back to
+# npm install, which still takes the lock file's versions.
+install_deps() {
+  (cd "$root" && npm ci --no-audit --no-fund --loglevel=error) >&2 && return 0
+  echo "bootstrap: npm ci refused the lock file (see above); installing with npm install instead" >&2
+  (cd "$root" && npm install --no-audit --no-fund --no-save --loglevel=error) >&2
+}
+
+if [ "${1:-}" = "--install" ]; then
+  shift
+  install_deps
+elif [ ! -f "$root/node_modules/.package-lock.json" ] || [ "$root/package-lock.json" -nt "$root/node_modules/.package-lock.json" ]; then
+  echo "bootstrap: installing dependencies" >&2
+  install_deps
 fi
 
 # Offline-friendly wrangler/miniflare: no cf.json download, no telemetry.
