@@ -49,7 +49,8 @@ export function assembleFromChunks(chunks: readonly string[]): Json | undefined 
       if (typeof delta.refusal === 'string') acc.refusal = (acc.refusal ?? '') + delta.refusal;
       for (const call of (delta.tool_calls as Json[] | undefined) ?? []) {
         const i = Number(call.index ?? 0);
-        const target = (acc.toolCalls[i] ??= { function: { name: '', arguments: '' } });
+        const target = acc.toolCalls[i] ?? { function: { name: '', arguments: '' } };
+        acc.toolCalls[i] = target;
         const fn = (call.function as Json | undefined) ?? {};
         if (typeof call.id === 'string') target.id = call.id;
         if (typeof call.type === 'string') target.type = call.type;
