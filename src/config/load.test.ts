@@ -56,6 +56,17 @@ describe('loadConfig', () => {
     expect(config.providers.openai).toMatchObject({ baseUrl: 'http://127.0.0.1:9/v1' });
   });
 
+  it('reads a boolean from a variable', () => {
+    const raw = { ...minimal, auth: { enabled: '${GATEWAY_AUTH_ENABLED:-true}' } };
+    expect(
+      loadConfig(raw, { OPENAI_API_KEY: 'k-123456', GATEWAY_AUTH_ENABLED: 'false' }).auth.enabled,
+    ).toBe(false);
+    expect(loadConfig(raw, { OPENAI_API_KEY: 'k-123456' }).auth.enabled).toBe(true);
+    expect(() =>
+      loadConfig(raw, { OPENAI_API_KEY: 'k-123456', GATEWAY_AUTH_ENABLED: 'maybe' }),
+    ).toThrow(/auth.enabled/);
+  });
+
   it('names the field and the variable when a variable is missing', () => {
     const message = errorOf(() => loadConfig(minimal, {}));
     expect(message).toContain('providers.openai.apiKey: variable OPENAI_API_KEY is not set');

@@ -212,8 +212,9 @@ export const redisSchema = z.object({
 });
 
 export const authSchema = z.object({
-  /** Require a gateway API key on /v1. Default true. */
-  enabled: z.boolean().default(true),
+  /** Require a gateway API key on /v1. Default true. "true"/"false" strings are accepted so
+   * it can come from a variable: "\${GATEWAY_AUTH_ENABLED:-true}". */
+  enabled: z.union([z.boolean(), z.stringbool()]).default(true),
   /** How long an isolate trusts a key lookup (and a miss) before asking Redis again; also
    * the longest a revocation takes to reach every isolate. Default 10 000 ms. */
   keyCacheTtlMs: z.number().int().min(0).default(10_000),
