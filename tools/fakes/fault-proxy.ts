@@ -47,13 +47,29 @@ export async function startFaultProxy(): Promise<FaultProxy> {
         ([k, v]) => typeof v === 'string' && k !== 'host' && k !== 'content-length',
       ),
     ) as Record<string, string>;
-    const upstream = await fetch(`${route.target}${match![2] ?? '/'}${url.search}`, {
-      method: req.method ?? 'GET',
-      headers,
-      ...(req.method === 'GET' || req.method === 'HEAD' ? {} : { body }),
-    });
-    res.writeHead(upstream.status, Object.fromEntries(upstream.headers));
-    res.end(Buffer.from(await upstream.arrayBuffer()));
+    try {
+      const upstream = await fetch(`${route.target}${match![2] ?? '/'}${url.search}`, {
+        method: req.method ?? 'GET',
+        headers,
+        ...(req.method === 'GET' || req.method === 'HEAD' ? {} : { body }),
+      });
+      const payload = Buffer.from(await upstream.arrayBuffer());
+      // fetch already decoded the body: drop framing and encoding headers that no longer fit.
+      const drop = new Set([
+        'content-length',
+        'transfer-encoding',
+        'content-encoding',
+        'connection',
+      ]);
+      res.writeHead(
+        upstream.status,
+        Object.fromEntries([...upstream.headers].filter(([name]) => !drop.has(name))),
+      );
+      res.end(payload);
+    } catch {
+      // The target failed (reset, refused): fail the same way towards the client.
+      req.socket.destroy();
+    }
   });
   server.on('connection', (socket) => {
     sockets.add(socket);
