@@ -1,6 +1,7 @@
 import type { GatewayConfig, ProviderConfig } from '../config/index.ts';
 import type { Endpoint } from '../schemas/openai.ts';
 import { usageFromOpenAI } from '../usage/index.ts';
+import { providerBasics } from './json.ts';
 import type { Provider } from './types.ts';
 
 /**
@@ -23,13 +24,7 @@ export function openAIShapedProvider(
 ): Provider {
   const fixedHeaders = { 'content-type': 'application/json', ...config.headers, ...spec.auth };
   return {
-    id,
-    kind: config.kind,
-    zones: [],
-    timeouts: { ...defaults.timeouts, ...config.timeouts },
-    retry: { ...defaults.retry, ...config.retry },
-    secrets: spec.secrets,
-    streamUsage: spec.streamUsage,
+    ...providerBasics(id, config, defaults, spec.secrets, spec.streamUsage),
     buildRequest(endpoint, body) {
       return {
         url: spec.url(endpoint, String(body.model)),

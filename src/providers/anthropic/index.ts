@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import type { GatewayConfig } from '../../config/index.ts';
 import type { anthropicProviderSchema } from '../../config/schema.ts';
 import { usageFromOpenAI } from '../../usage/index.ts';
+import { providerBasics } from '../json.ts';
 import { joinUrl } from '../openai-shaped.ts';
 import type { Provider } from '../types.ts';
 import { toAnthropicRequest } from './request.ts';
@@ -27,13 +28,7 @@ export function anthropicProvider(
     'anthropic-version': config.version,
   };
   return {
-    id,
-    kind: config.kind,
-    zones: [],
-    timeouts: { ...defaults.timeouts, ...config.timeouts },
-    retry: { ...defaults.retry, ...config.retry },
-    secrets: [config.apiKey],
-    streamUsage: true,
+    ...providerBasics(id, config, defaults, [config.apiKey]),
     buildRequest(_endpoint, body) {
       return {
         url: joinUrl(config.baseUrl, 'messages'),

@@ -3,9 +3,7 @@
  * Reference: https://docs.anthropic.com/en/api/messages (request body), "Tool use" guide
  * (tools, tool_choice, tool_use / tool_result blocks), "Vision" guide (image sources).
  */
-
-type Json = Record<string, unknown>;
-const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+import { isObj, type Json } from '../json.ts';
 
 /** Text of an OpenAI content value: a string, or the text parts of an array. */
 export function contentText(content: unknown): string {

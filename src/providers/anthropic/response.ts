@@ -4,11 +4,9 @@
  * usage with cache_creation_input_tokens / cache_read_input_tokens) and
  * https://docs.anthropic.com/en/api/errors (error types and HTTP statuses, 529 overloaded).
  */
-import type { ProviderError } from '../types.ts';
 
-type Json = Record<string, unknown>;
-const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const num = (v: unknown) => (typeof v === 'number' ? v : 0);
+import { isObj, type Json, mapFinishReason, num, usageWithSeparateCache } from '../json.ts';
+import type { ProviderError } from '../types.ts';
 
 export const FINISH_REASONS: Record<string, string> = {
   end_turn: 'stop',
@@ -20,10 +18,7 @@ export const FINISH_REASONS: Record<string, string> = {
   refusal: 'content_filter',
 };
 
-export function finishReason(stop: unknown): string | null {
-  if (typeof stop !== 'string') return null;
-  return FINISH_REASONS[stop] ?? 'stop';
-}
+export const finishReason = (stop: unknown) => mapFinishReason(FINISH_REASONS, stop);
 
 /**
  * Anthropic usage -> OpenAI usage. Anthropic's `input_tokens` excludes cached tokens, so
@@ -33,17 +28,12 @@ export function finishReason(stop: unknown): string | null {
  */
 export function openAIUsage(usage: unknown): Json | undefined {
   if (!isObj(usage)) return undefined;
-  const input = num(usage.input_tokens);
-  const write = num(usage.cache_creation_input_tokens);
-  const read = num(usage.cache_read_input_tokens);
-  const output = num(usage.output_tokens);
-  const prompt = input + write + read;
-  return {
-    prompt_tokens: prompt,
-    completion_tokens: output,
-    total_tokens: prompt + output,
-    prompt_tokens_details: { cached_tokens: read, cache_creation_tokens: write },
-  };
+  return usageWithSeparateCache({
+    input: num(usage.input_tokens),
+    output: num(usage.output_tokens),
+    cacheRead: num(usage.cache_read_input_tokens),
+    cacheWrite: num(usage.cache_creation_input_tokens),
+  });
 }
 
 export function toOpenAIResponse(body: unknown): unknown {

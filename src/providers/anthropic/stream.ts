@@ -9,10 +9,8 @@
  * input counts again). Counts are cumulative, so later values replace earlier ones: never add.
  */
 import type { EventSourceMessage } from '../../sse/index.ts';
+import { isObj, type Json } from '../json.ts';
 import { finishReason, openAIError, openAIUsage } from './response.ts';
-
-type Json = Record<string, unknown>;
-const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function anthropicStreamMapper(): (event: EventSourceMessage) => string[] {
   let id = '';

@@ -9,6 +9,7 @@ import type { z } from 'zod';
 import type { GatewayConfig } from '../../config/index.ts';
 import type { bedrockProviderSchema } from '../../config/schema.ts';
 import { usageFromOpenAI } from '../../usage/index.ts';
+import { providerBasics } from '../json.ts';
 import { joinUrl } from '../openai-shaped.ts';
 import type { Provider } from '../types.ts';
 import { toConverseRequest } from './request.ts';
@@ -34,13 +35,10 @@ export function bedrockProvider(
     ...(sessionToken ? { sessionToken } : {}),
   };
   return {
-    id,
-    kind: config.kind,
-    zones: [],
-    timeouts: { ...defaults.timeouts, ...config.timeouts },
-    retry: { ...defaults.retry, ...config.retry },
-    secrets: [config.secretAccessKey, ...(sessionToken ? [sessionToken] : [])],
-    streamUsage: true,
+    ...providerBasics(id, config, defaults, [
+      config.secretAccessKey,
+      ...(sessionToken ? [sessionToken] : []),
+    ]),
     async buildRequest(_endpoint, body) {
       const stream = body.stream === true;
       const model = encodeURIComponent(String(body.model));

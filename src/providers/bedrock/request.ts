@@ -11,9 +11,7 @@
  */
 import { errors } from '../../errors.ts';
 import { contentText, parseArguments } from '../anthropic/request.ts';
-
-type Json = Record<string, unknown>;
-const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+import { isObj, type Json } from '../json.ts';
 
 const IMAGE_FORMATS: Record<string, string> = {
   'image/png': 'png',

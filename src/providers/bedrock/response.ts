@@ -8,11 +8,9 @@
  * https://docs.aws.amazon.com/bedrock/latest/APIReference/CommonErrors.html. An error body is
  * `{"message": "..."}`; its type is the `x-amzn-errortype` header (`Name:namespace`).
  */
-import type { ProviderError } from '../types.ts';
 
-type Json = Record<string, unknown>;
-const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const num = (v: unknown) => (typeof v === 'number' ? v : 0);
+import { isObj, type Json, mapFinishReason, num, usageWithSeparateCache } from '../json.ts';
+import type { ProviderError } from '../types.ts';
 
 export const FINISH_REASONS: Record<string, string> = {
   end_turn: 'stop',
@@ -24,10 +22,7 @@ export const FINISH_REASONS: Record<string, string> = {
   guardrail_intervened: 'content_filter',
 };
 
-export function finishReason(stop: unknown): string | null {
-  if (typeof stop !== 'string') return null;
-  return FINISH_REASONS[stop] ?? 'stop';
-}
+export const finishReason = (stop: unknown) => mapFinishReason(FINISH_REASONS, stop);
 
 /**
  * Converse usage -> OpenAI usage. As with Anthropic, `inputTokens` excludes the cached prompt
@@ -37,16 +32,12 @@ export function finishReason(stop: unknown): string | null {
  */
 export function openAIUsage(usage: unknown): Json | undefined {
   if (!isObj(usage)) return undefined;
-  const read = num(usage.cacheReadInputTokens);
-  const write = num(usage.cacheWriteInputTokens);
-  const prompt = num(usage.inputTokens) + read + write;
-  const output = num(usage.outputTokens);
-  return {
-    prompt_tokens: prompt,
-    completion_tokens: output,
-    total_tokens: prompt + output,
-    prompt_tokens_details: { cached_tokens: read, cache_creation_tokens: write },
-  };
+  return usageWithSeparateCache({
+    input: num(usage.inputTokens),
+    output: num(usage.outputTokens),
+    cacheRead: num(usage.cacheReadInputTokens),
+    cacheWrite: num(usage.cacheWriteInputTokens),
+  });
 }
 
 export function toOpenAIResponse(body: unknown): unknown {

@@ -20,10 +20,8 @@
 import { EventStreamCodec } from '@smithy/eventstream-codec';
 import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
 import type { EventSourceMessage, SSEReader } from '../../sse/index.ts';
+import { isObj, type Json } from '../json.ts';
 import { finishReason, openAIError, openAIUsage } from './response.ts';
-
-type Json = Record<string, unknown>;
-const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The event name the reader gives an exception message; its data is {exceptionType, message}. */
 export const EXCEPTION_EVENT = 'exception';

@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import type { GatewayConfig } from '../../config/index.ts';
 import type { geminiProviderSchema } from '../../config/schema.ts';
 import { usageFromOpenAI } from '../../usage/index.ts';
+import { providerBasics } from '../json.ts';
 import { joinUrl } from '../openai-shaped.ts';
 import type { Provider } from '../types.ts';
 import { geminiStreamMapper } from './stream.ts';
@@ -25,13 +26,7 @@ export function geminiProvider(
     'x-goog-api-key': config.apiKey,
   };
   return {
-    id,
-    kind: config.kind,
-    zones: [],
-    timeouts: { ...defaults.timeouts, ...config.timeouts },
-    retry: { ...defaults.retry, ...config.retry },
-    secrets: [config.apiKey],
-    streamUsage: true,
+    ...providerBasics(id, config, defaults, [config.apiKey]),
     buildRequest(_endpoint, body) {
       const model = String(body.model);
       const method = body.stream === true ? 'streamGenerateContent?alt=sse' : 'generateContent';

@@ -6,10 +6,8 @@
  * Reference: https://ai.google.dev/api/generate-content#method:-models.streamgeneratecontent
  */
 import type { EventSourceMessage } from '../../sse/index.ts';
+import { isObj, type Json } from '../json.ts';
 import { candidateMessage, finishReason, openAIUsage } from './translate.ts';
-
-type Json = Record<string, unknown>;
-const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function geminiStreamMapper(): (event: EventSourceMessage) => string[] {
   const id = `gemini-${Date.now()}`;

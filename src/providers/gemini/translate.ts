@@ -6,11 +6,8 @@
  * https://ai.google.dev/gemini-api/docs/troubleshooting (error statuses).
  */
 import { contentText, parseArguments } from '../anthropic/request.ts';
+import { isObj, type Json, num } from '../json.ts';
 import type { ProviderError } from '../types.ts';
-
-type Json = Record<string, unknown>;
-const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const num = (v: unknown) => (typeof v === 'number' ? v : 0);
 
 function userParts(content: unknown): Json[] {
   if (typeof content === 'string') return [{ text: content }];

@@ -1,0 +1,59 @@
+/** Small helpers shared by the providers. Pure. */
+import type { GatewayConfig, RetryPolicy, Timeouts } from '../config/index.ts';
+
+/** The part of every provider that comes straight from its config. */
+export function providerBasics(
+  id: string,
+  config: {
+    kind: string;
+    timeouts?: Partial<Timeouts> | undefined;
+    retry?: Partial<RetryPolicy> | undefined;
+  },
+  defaults: GatewayConfig['defaults'],
+  secrets: string[],
+  streamUsage = true,
+) {
+  return {
+    id,
+    kind: config.kind,
+    zones: [] as string[],
+    timeouts: { ...defaults.timeouts, ...config.timeouts },
+    retry: { ...defaults.retry, ...config.retry },
+    secrets,
+    streamUsage,
+  };
+}
+
+export type Json = Record<string, unknown>;
+
+export const isObj = (v: unknown): v is Json =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
+
+/** A provider stop reason through its table; unknown reasons read as a normal stop. */
+export function mapFinishReason(table: Record<string, string>, stop: unknown): string | null {
+  if (typeof stop !== 'string') return null;
+  return table[stop] ?? 'stop';
+}
+
+/**
+ * OpenAI usage for providers that report cached prompt tokens apart from the rest (Anthropic,
+ * Bedrock): prompt_tokens = input + cache writes + cache reads, cached_tokens = cache reads.
+ * Cache writes stay in `prompt_tokens_details.cache_creation_tokens` (not an OpenAI field) so
+ * the Anthropic-shaped ingress can give them back exactly.
+ */
+export function usageWithSeparateCache(u: {
+  input: number;
+  output: number;
+  cacheRead: number;
+  cacheWrite: number;
+}): Json {
+  const prompt = u.input + u.cacheWrite + u.cacheRead;
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: u.output,
+    total_tokens: prompt + u.output,
+    prompt_tokens_details: { cached_tokens: u.cacheRead, cache_creation_tokens: u.cacheWrite },
+  };
+}
