@@ -42,7 +42,9 @@ const policyFields = {
   tenant: z.string().min(1).max(200),
   /** Public model names this key may use; null = every model. */
   models: z.array(z.string().min(1)).nullable(),
-  /** Residency zone (e.g. `eu`) that limits where requests may go; `none` = unrestricted. */
+  /** Residency zone (e.g. `eu`) that limits where requests may go; `none` = unrestricted;
+   * `tenant` (the default) = the tenant's default from the config (`tenants.<name>.residency`,
+   * itself `none` unless set), so moving a tenant to a zone moves all its keys at once. */
   residency: z.string().min(1).max(32),
   limits: z
     .object({ requestsPerMinute: nullablePositiveInt, tokensPerMinute: nullablePositiveInt })
@@ -57,7 +59,7 @@ export const createKeySchema = z
     name: policyFields.name,
     tenant: policyFields.tenant.default('default'),
     models: policyFields.models.default(null),
-    residency: policyFields.residency.default('none'),
+    residency: policyFields.residency.default('tenant'),
     limits: z
       .object({
         requestsPerMinute: nullablePositiveInt.default(null),

@@ -8,7 +8,7 @@ import type { Context } from 'hono';
 import type { AppEnv } from '../context.ts';
 import { waitUntil } from '../context.ts';
 import { type ClientGeo, homeRegion } from '../routing/geo.ts';
-import { effectiveZone } from '../routing/residency.ts';
+import { requestZone } from '../routing/index.ts';
 import type { Endpoint } from '../schemas/openai.ts';
 import { cacheKey } from './key.ts';
 import { cacheDecision } from './policy.ts';
@@ -82,7 +82,7 @@ function scopeOf(c: Context<AppEnv>, model: string): string {
  */
 function allowedTiers(c: Context<AppEnv>): Tiers {
   const { config, redis } = c.var.deps;
-  const zone = effectiveZone(c.var.apiKey?.residency, config.routing.forceZone);
+  const zone = requestZone(c);
   if (zone === null) return { local: true, redis: redis !== undefined };
   if (zone === 'conflict') return { local: false, redis: false };
   const geo = ((c.req.raw as { cf?: ClientGeo }).cf ?? {}) as ClientGeo;

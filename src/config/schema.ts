@@ -271,6 +271,11 @@ export const configSchema = z
     models: z.record(z.string().min(1), modelSchema),
     regions: z.record(id, regionSchema).default({}),
     routing: routingSchema.prefault({}),
+    /** Per-tenant defaults. `residency`: the zone of every key of the tenant whose own
+     * residency is `tenant` (the key default). Default none. */
+    tenants: z
+      .record(z.string().min(1), z.object({ residency: z.string().min(1).default('none') }))
+      .default({}),
     /** Shared state (keys, limits, spend). Required when auth is enabled. Default none. */
     redis: redisSchema.optional(),
     auth: authSchema.prefault({}),

@@ -13,12 +13,23 @@ import { errors } from '../errors.ts';
 import { annotateRequestLog } from '../observability/index.ts';
 import { type ClientGeo, homeRegion, regionsByProximity } from './geo.ts';
 import { type PlannedTarget, planRoute } from './plan.ts';
-import { effectiveZone, regionAllowed } from './residency.ts';
+import { effectiveZone, keyZone, regionAllowed } from './residency.ts';
 import { orderTargets } from './targets.ts';
 
 export { HealthBook, tripsCircuit } from './health.ts';
 export type { PlannedTarget } from './plan.ts';
 export { type ProbeResult, runProbes } from './probe.ts';
+
+/** The zone this request is held to (null: unrestricted), from its key, its tenant's
+ * default and the deployment's forced zone. */
+export function requestZone(c: Context<AppEnv>): string | null | 'conflict' {
+  const { config } = c.var.deps;
+  const key = c.var.apiKey;
+  return effectiveZone(
+    keyZone(key?.residency, key?.tenant, config.tenants),
+    config.routing.forceZone,
+  );
+}
 
 export async function routeRequest(
   c: Context<AppEnv>,
@@ -26,9 +37,8 @@ export async function routeRequest(
 ): Promise<PlannedTarget[]> {
   const { config, providers, health, random } = c.var.deps;
   const { regions, routing } = config;
-  const zone = effectiveZone(c.var.apiKey?.residency, routing.forceZone);
-  if (zone === 'conflict')
-    throw errors.residencyBlocked(c.var.apiKey?.residency ?? routing.forceZone);
+  const zone = requestZone(c);
+  if (zone === 'conflict') throw errors.residencyBlocked(routing.forceZone);
 
   const asked = c.req.header(routing.regionHeader);
   let requested: string | undefined;

@@ -3,6 +3,20 @@
  * forced zone limit every region and endpoint a request may touch, failover included. Pure.
  */
 
+/** A key's own zone: its `residency`, where `tenant` means the tenant's configured default. */
+export function keyZone(
+  residency: string | undefined,
+  tenant: string | undefined,
+  tenants: Record<string, { residency: string }>,
+): string | undefined {
+  if (residency !== 'tenant') return residency;
+  return (
+    (tenant !== undefined && Object.hasOwn(tenants, tenant)
+      ? tenants[tenant]?.residency
+      : undefined) ?? 'none'
+  );
+}
+
 /** The zone a request is held to, or null when unrestricted. A key zoned differently from
  * a forced deployment zone can go nowhere: `conflict`. */
 export function effectiveZone(

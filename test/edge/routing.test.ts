@@ -275,3 +275,26 @@ describe('target health', () => {
     expect((await s.a.requests()).filter((r) => r.method === 'POST')).toHaveLength(0);
   });
 });
+
+describe('tenant residency defaults', () => {
+  it("holds a key with residency 'tenant' to its tenant's zone", async () => {
+    const admin = gateway({ auth: { enabled: true }, providers: {}, models: {} });
+    const key = await createKey(admin, { tenant: 'eu-customer' });
+    const record = (await (await admin.admin('GET', `/keys/${key.id}`)).json()) as {
+      residency: string;
+    };
+    expect(record.residency).toBe('tenant');
+    const { gw, fakes } = await fourRegions(new Set(), {
+      tenants: { 'eu-customer': { residency: 'eu' } },
+    });
+    const res = await gw.request('/v1/chat/completions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...key.headers },
+      body: JSON.stringify(hello),
+      cf: cfOf('US'),
+    } as RequestInit);
+    expect(res.headers.get('x-gateway-region')).toBe('eu-west');
+    expect(await fakes['us-east'].requests()).toHaveLength(0);
+    expect(gw.logs.at(-1)!.route!.zone).toBe('eu');
+  });
+});
