@@ -10,6 +10,15 @@ declare module 'autocannon' {
     connections?: number;
     duration?: number; // seconds
     timeout?: number; // seconds
+    /** Per request; `onResponse` sees each response's status, body and headers. */
+    requests?: {
+      onResponse?: (
+        status: number,
+        body: string,
+        context: unknown,
+        headers: Record<string, string | string[]>,
+      ) => void;
+    }[];
   }
   interface Result {
     duration: number; // seconds

@@ -15,6 +15,7 @@ const upstash = await startLocalUpstash();
 // Limits and budget on, so every check runs, but far above anything the bench can reach.
 const policy = createKeySchema.parse({
   name: 'bench',
+  residency: 'none', // unrestricted, whatever the default (src/auth/keys.ts)
   limits: { requestsPerMinute: 100_000_000, tokensPerMinute: 10_000_000_000 },
   budget: { monthlyUsd: 1_000_000 },
 });

@@ -13,8 +13,16 @@ const MESSAGES = [{ role: 'user', content: 'Hello' }];
 const BODIES = {
   json: JSON.stringify({ model: 'gpt-4o-mini', messages: MESSAGES }),
   stream: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: MESSAGES }),
+  // deterministic and fixed: the gateway answers it from its response cache after the first
+  cached: deterministicBody('Hello, cache'),
 };
 export type Mode = keyof typeof BODIES;
+
+/** A chat request the gateway caches (`temperature: 0`), one per distinct prompt. */
+export function deterministicBody(prompt: string): string {
+  const messages = [{ role: 'user', content: prompt }];
+  return JSON.stringify({ model: 'gpt-4o-mini', temperature: 0, messages });
+}
 
 export interface LoadResult {
   rps: number; // 2xx responses per second
@@ -22,6 +30,8 @@ export interface LoadResult {
   p99: number;
   ok: number;
   failed: number; // non-2xx, errors and timeouts
+  cache: Record<string, number>; // 2xx responses by `x-gateway-cache` (HIT, MISS, BYPASS; none)
+  firstError?: string; // status and body of the first non-2xx response
 }
 
 export async function runLoad(
@@ -30,6 +40,13 @@ export async function runLoad(
   opts: { connections: number; seconds: number },
 ): Promise<LoadResult> {
   const latencies: number[] = [];
+  const cache: Record<string, number> = {};
+  let firstError: string | undefined;
+  const onResponse = (status: number, body: string, _ctx: unknown, headers: Headers) => {
+    const value = Object.entries(headers).find(([k]) => k.toLowerCase() === CACHE_HEADER)?.[1];
+    if (status >= 200 && status < 300) count(cache, value === undefined ? 'none' : String(value));
+    else firstError ??= `${status} ${String(body).slice(0, 200)}`;
+  };
   const run = autocannon({
     url,
     method: 'POST',
@@ -38,6 +55,7 @@ export async function runLoad(
     connections: opts.connections,
     duration: opts.seconds,
     timeout: 10,
+    requests: [{ onResponse }],
   });
   run.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
     if (status >= 200 && status < 300) latencies.push(ms);
@@ -49,43 +67,87 @@ export async function runLoad(
     p99: percentile(latencies, 99),
     ok: result['2xx'],
     failed: result.non2xx + result.errors + result.timeouts,
+    cache,
+    firstError,
   };
 }
+
+const CACHE_HEADER = 'x-gateway-cache';
+type Headers = Record<string, string | string[]>;
+export const count = (counts: Record<string, number>, key: string, n = 1) => {
+  counts[key] = (counts[key] ?? 0) + n;
+};
 
 export interface StreamTiming {
   ttfb: number; // ms from sending the request to the first body chunk
   total: number; // ms to the end of the body
   spread: number; // ms from the first to the last body chunk
   chunks: number; // body chunks as read by the client (TCP may merge SSE events)
+  cache: string; // the `x-gateway-cache` header ('none' without one)
+  id: string; // the answer's `id` (JSON answers; the fake upstream makes a new one per call)
 }
 
-/** One streaming request on a keep-alive agent; rejects on a non-200 or a body without [DONE]. */
-export function timeStream(url: string, agent: Agent): Promise<StreamTiming> {
+/**
+ * One request on a keep-alive agent (default: the streaming chat request); rejects on a
+ * non-200, or a stream without [DONE].
+ */
+export function timeRequest(
+  url: string,
+  agent: Agent,
+  body: string = BODIES.stream,
+): Promise<StreamTiming> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
     const req = request(
       url,
       { method: 'POST', headers: HEADERS, agent, timeout: 10_000 },
       (res) => {
-        let [ttfb, lastAt, chunks, last] = [0, 0, 0, ''];
+        let [ttfb, lastAt, chunks, last, text] = [0, 0, 0, '', ''];
+        const isStream = String(res.headers['content-type']).startsWith('text/event-stream');
         res.on('data', (chunk: Buffer) => {
           lastAt = performance.now() - start;
           if (chunks++ === 0) ttfb = lastAt;
           last = chunk.toString('latin1').slice(-32);
+          if (!isStream) text += chunk.toString();
         });
         res.on('end', () => {
           const total = performance.now() - start;
-          if (res.statusCode !== 200 || !last.includes('[DONE]')) {
-            reject(new Error(`${url}: status ${res.statusCode}, stream ended with ${last}`));
-          } else resolve({ ttfb, total, spread: lastAt - ttfb, chunks });
+          if (res.statusCode !== 200 || (isStream && !last.includes('[DONE]'))) {
+            reject(new Error(`${url}: status ${res.statusCode}, body ended with ${last}`));
+            return;
+          }
+          const cache = String(res.headers[CACHE_HEADER] ?? 'none');
+          const id = isStream ? '' : String((JSON.parse(text) as { id?: string }).id);
+          resolve({ ttfb, total, spread: lastAt - ttfb, chunks, cache, id });
         });
         res.on('error', reject);
       },
     );
     req.on('timeout', () => req.destroy(new Error(`${url}: timed out`)));
     req.on('error', reject);
-    req.end(BODIES.stream);
+    req.end(body);
   });
+}
+
+/** `bodies` in order over `connections` keep-alive connections to `url`; every answer's timing. */
+export async function drive(
+  url: string,
+  bodies: string[],
+  connections: number,
+): Promise<StreamTiming[]> {
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  const timings: StreamTiming[] = [];
+  let next = 0;
+  const loop = async () => {
+    for (let i = next++; i < bodies.length; i = next++)
+      timings[i] = await timeRequest(url, agent, bodies[i]);
+  };
+  try {
+    await Promise.all(Array.from({ length: connections }, loop));
+  } finally {
+    agent.destroy();
+  }
+  return timings;
 }
 
 export interface StreamStats {
@@ -110,7 +172,7 @@ export async function measureStreams(
   try {
     for (let i = 0; i < opts.warmup + opts.n; i++) {
       for (const [t, name] of names.entries()) {
-        const timing = await timeStream(urls[name]!, agents[t]!);
+        const timing = await timeRequest(urls[name]!, agents[t]!);
         if (i >= opts.warmup) timings[t]!.push(timing);
       }
     }

@@ -59,11 +59,13 @@ export async function startWrangler(opts: {
   config?: string; // default: the root wrangler.toml
   vars: Record<string, string>;
   readyPath: string;
+  persistTo?: string; // local state (Cache API, ...): default .wrangler/state, shared per config
 }): Promise<WranglerServer> {
   const [port, inspectorPort] = [await freePort(), await freePort()];
   const args = ['dev', ...(opts.config ? ['-c', opts.config] : [])];
   args.push('--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort));
   args.push('--show-interactive-dev-session=false');
+  if (opts.persistTo) args.push('--persist-to', opts.persistTo);
   for (const [key, value] of Object.entries(opts.vars)) args.push('--var', `${key}:${value}`);
   const env = {
     ...process.env,
@@ -162,4 +164,4 @@ export function killAllNow(): void {
   for (const child of running) if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
