@@ -57,3 +57,33 @@ export function usageWithSeparateCache(u: {
     prompt_tokens_details: { cached_tokens: u.cacheRead, cache_creation_tokens: u.cacheWrite },
   };
 }
+
+/** JSON.parse that answers undefined instead of throwing (upstream bodies are untrusted). */
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Writers of the OpenAI chunk `data` strings a translating stream mapper emits. `head` is read
+ * at every call: some providers only name the id and model in their first event.
+ */
+export function chunkWriter(head: () => { id: unknown; created: number; model: unknown }) {
+  const base = () => {
+    const { id, created, model } = head();
+    return { id, object: 'chat.completion.chunk', created, model };
+  };
+  return {
+    /** One choice's delta, with its finish reason once there is one. */
+    delta: (delta: Json, finish: string | null = null) =>
+      JSON.stringify({
+        ...base(),
+        choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+      }),
+    /** The usage-only chunk OpenAI sends last when `stream_options.include_usage` is set. */
+    usage: (usage: unknown) => JSON.stringify({ ...base(), choices: [], usage }),
+  };
+}

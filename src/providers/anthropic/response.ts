@@ -5,7 +5,14 @@
  * https://docs.anthropic.com/en/api/errors (error types and HTTP statuses, 529 overloaded).
  */
 
-import { isObj, type Json, mapFinishReason, num, usageWithSeparateCache } from '../json.ts';
+import {
+  isObj,
+  type Json,
+  mapFinishReason,
+  num,
+  parseJson,
+  usageWithSeparateCache,
+} from '../json.ts';
 import type { ProviderError } from '../types.ts';
 
 export const FINISH_REASONS: Record<string, string> = {
@@ -87,12 +94,7 @@ const ERROR_TYPES: Record<string, [string, string | null]> = {
 
 /** `{type:"error", error:{type, message}}` -> an OpenAI error; the reported status too. */
 export function mapAnthropicError(status: number, text: string): ProviderError | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
+  const parsed = parseJson(text);
   const e = isObj(parsed) && isObj(parsed.error) ? parsed.error : undefined;
   if (!e || typeof e.message !== 'string') return undefined;
   return { status: status === 529 ? 503 : status, error: openAIError(e) };

@@ -9,7 +9,7 @@
  * input counts again). Counts are cumulative, so later values replace earlier ones: never add.
  */
 import type { EventSourceMessage } from '../../sse/index.ts';
-import { isObj, type Json } from '../json.ts';
+import { chunkWriter, isObj, type Json, parseJson } from '../json.ts';
 import { finishReason, openAIError, openAIUsage } from './response.ts';
 
 export function anthropicStreamMapper(): (event: EventSourceMessage) => string[] {
@@ -21,26 +21,15 @@ export function anthropicStreamMapper(): (event: EventSourceMessage) => string[]
   const toolIndex = new Map<number, number>();
   let finish: string | null = null;
 
-  const chunk = (delta: Json, finishReason: string | null = null) =>
-    JSON.stringify({
-      id,
-      object: 'chat.completion.chunk',
-      created,
-      model,
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
-    });
+  const { delta: chunk, usage: usageChunk } = chunkWriter(() => ({ id, created, model }));
   const merge = (u: unknown) => {
     if (!isObj(u)) return;
     for (const [k, v] of Object.entries(u)) if (typeof v === 'number') usage[k] = v;
   };
 
   return (event) => {
-    let data: Json;
-    try {
-      data = JSON.parse(event.data) as Json;
-    } catch {
-      return [];
-    }
+    const data = parseJson(event.data);
+    if (!isObj(data)) return [];
     switch (data.type) {
       case 'message_start': {
         const message = isObj(data.message) ? data.message : {};
@@ -83,15 +72,8 @@ export function anthropicStreamMapper(): (event: EventSourceMessage) => string[]
         return finish ? [chunk({}, finish)] : [];
       }
       case 'message_stop': {
-        const usageChunk = JSON.stringify({
-          id,
-          object: 'chat.completion.chunk',
-          created,
-          model,
-          choices: [],
-          usage: openAIUsage(usage),
-        });
-        return finish ? [usageChunk, '[DONE]'] : [chunk({}, 'stop'), usageChunk, '[DONE]'];
+        const last = usageChunk(openAIUsage(usage));
+        return finish ? [last, '[DONE]'] : [chunk({}, 'stop'), last, '[DONE]'];
       }
       case 'error':
         return [JSON.stringify({ error: openAIError(isObj(data.error) ? data.error : {}) })];

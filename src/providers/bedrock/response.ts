@@ -9,7 +9,14 @@
  * `{"message": "..."}`; its type is the `x-amzn-errortype` header (`Name:namespace`).
  */
 
-import { isObj, type Json, mapFinishReason, num, usageWithSeparateCache } from '../json.ts';
+import {
+  isObj,
+  type Json,
+  mapFinishReason,
+  num,
+  parseJson,
+  usageWithSeparateCache,
+} from '../json.ts';
 import type { ProviderError } from '../types.ts';
 
 export const FINISH_REASONS: Record<string, string> = {
@@ -140,12 +147,7 @@ export function mapBedrockError(
   text: string,
   headers?: Headers,
 ): ProviderError | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = {};
-  }
+  const parsed = parseJson(text);
   const body = isObj(parsed) ? parsed : {};
   const name = exceptionName(headers, body);
   const message = body.message ?? body.Message;

@@ -20,7 +20,7 @@
 import { EventStreamCodec } from '@smithy/eventstream-codec';
 import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
 import type { EventSourceMessage, SSEReader } from '../../sse/index.ts';
-import { isObj, type Json } from '../json.ts';
+import { chunkWriter, isObj, type Json, parseJson } from '../json.ts';
 import { finishReason, openAIError, openAIUsage } from './response.ts';
 
 /** The event name the reader gives an exception message; its data is {exceptionType, message}. */
@@ -113,14 +113,7 @@ export function bedrockStreamMapper(): (event: EventSourceMessage) => string[] {
   let started = false;
   let finished = false;
 
-  const chunk = (delta: Json, finish: string | null = null) =>
-    JSON.stringify({
-      id,
-      object: 'chat.completion.chunk',
-      created,
-      model,
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
-    });
+  const { delta: chunk, usage: usageChunk } = chunkWriter(() => ({ id, created, model }));
   const start = (): string[] => {
     if (started) return [];
     started = true;
@@ -128,12 +121,8 @@ export function bedrockStreamMapper(): (event: EventSourceMessage) => string[] {
   };
 
   return (event) => {
-    let data: Json;
-    try {
-      data = JSON.parse(event.data) as Json;
-    } catch {
-      return [];
-    }
+    const data = parseJson(event.data);
+    if (!isObj(data)) return [];
     switch (event.event) {
       case 'messageStart':
         return start();
@@ -168,18 +157,7 @@ export function bedrockStreamMapper(): (event: EventSourceMessage) => string[] {
         const out = finished ? [] : [...start(), chunk({}, 'stop')];
         finished = true;
         const usage = openAIUsage(data.usage);
-        if (usage) {
-          out.push(
-            JSON.stringify({
-              id,
-              object: 'chat.completion.chunk',
-              created,
-              model,
-              choices: [],
-              usage,
-            }),
-          );
-        }
+        if (usage) out.push(usageChunk(usage));
         return [...out, '[DONE]'];
       }
       case EXCEPTION_EVENT: {

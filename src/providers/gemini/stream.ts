@@ -6,7 +6,7 @@
  * Reference: https://ai.google.dev/api/generate-content#method:-models.streamgeneratecontent
  */
 import type { EventSourceMessage } from '../../sse/index.ts';
-import { isObj, type Json } from '../json.ts';
+import { chunkWriter, isObj, parseJson } from '../json.ts';
 import { candidateMessage, finishReason, openAIUsage } from './translate.ts';
 
 export function geminiStreamMapper(): (event: EventSourceMessage) => string[] {
@@ -16,24 +16,12 @@ export function geminiStreamMapper(): (event: EventSourceMessage) => string[] {
   let calls = 0;
   let done = false;
   let model = 'gemini';
-  const chunk = (delta: Json, finish: string | null = null, extra: Json = {}) =>
-    JSON.stringify({
-      id,
-      object: 'chat.completion.chunk',
-      created,
-      model,
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
-      ...extra,
-    });
+  const { delta: chunk, usage: usageChunk } = chunkWriter(() => ({ id, created, model }));
 
   return (event) => {
     if (done) return [];
-    let data: Json;
-    try {
-      data = JSON.parse(event.data) as Json;
-    } catch {
-      return [];
-    }
+    const data = parseJson(event.data);
+    if (!isObj(data)) return [];
     if (isObj(data.error)) {
       done = true;
       const e = data.error;
@@ -71,17 +59,7 @@ export function geminiStreamMapper(): (event: EventSourceMessage) => string[] {
       done = true;
       out.push(chunk({}, finish));
       const usage = openAIUsage(data.usageMetadata);
-      if (usage)
-        out.push(
-          JSON.stringify({
-            id,
-            object: 'chat.completion.chunk',
-            created,
-            model,
-            choices: [],
-            usage,
-          }),
-        );
+      if (usage) out.push(usageChunk(usage));
       out.push('[DONE]');
     }
     return out;

@@ -6,7 +6,7 @@
  * https://ai.google.dev/gemini-api/docs/troubleshooting (error statuses).
  */
 import { contentText, parseArguments } from '../anthropic/request.ts';
-import { isObj, type Json, num } from '../json.ts';
+import { isObj, type Json, num, parseJson } from '../json.ts';
 import type { ProviderError } from '../types.ts';
 
 function userParts(content: unknown): Json[] {
@@ -199,12 +199,7 @@ const STATUSES: Record<string, [string, string | null, number?, ProviderError['a
 };
 
 export function mapGeminiError(status: number, text: string): ProviderError | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
+  const parsed = parseJson(text);
   const root = Array.isArray(parsed) ? parsed[0] : parsed;
   const e = isObj(root) && isObj(root.error) ? root.error : undefined;
   if (!e || typeof e.message !== 'string') return undefined;
