@@ -21,10 +21,10 @@
  * CLI: `node tools/fakes/openai.ts --port 8788 [--host 127.0.0.1]`.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { listen } from './scenario-server.ts';
 
 export interface FakeOpenAI {
   url: string;
@@ -529,24 +529,9 @@ export async function startFakeOpenAI(
     await respond(ctx, () => route(ctx, path, url.searchParams, body));
   }
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch(() => {
-      if (res.headersSent || res.destroyed) res.destroy();
-      else res.writeHead(500).end();
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  const close = () =>
-    new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections(); // hanging requests must not keep the process alive
-    });
-  return { url: origin, port, close };
+  const server = await listen(handle, { port: opts.port, host });
+  origin = server.url;
+  return server;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -216,6 +216,20 @@ export async function startScenarioServer<S extends BaseStep>(opts: {
     res.end();
   }
 
+  const server = await listen(handle, { port: opts.port, host });
+  origin = server.url;
+  return server;
+}
+
+/**
+ * Serves `handle` on a loopback port. A handler that throws answers 500, or drops the
+ * connection if the reply had started; `close()` also ends hanging requests, so a fake
+ * never keeps the process alive. Shared by every fake upstream.
+ */
+export async function listen(
+  handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+  opts: { port?: number | undefined; host: string },
+): Promise<FakeServer> {
   const server = createServer((req, res) => {
     handle(req, res).catch(() => {
       if (res.headersSent || res.destroyed) res.destroy();
@@ -224,14 +238,14 @@ export async function startScenarioServer<S extends BaseStep>(opts: {
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => resolve());
+    server.listen(opts.port ?? 0, opts.host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
   const close = () =>
     new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
     });
-  return { url: origin, port, close };
+  return { url, port, close };
 }
