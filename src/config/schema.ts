@@ -116,6 +116,9 @@ export const bedrockProviderSchema = z.object({
   sessionToken: z.string().optional(),
   /** Default https://bedrock-runtime.<awsRegion>.amazonaws.com (override: VPC endpoint, tests). */
   endpoint: z.url().optional(),
+  /** The Bedrock control plane the cron probe asks (ListFoundationModels, SigV4-signed).
+   * Default https://bedrock.<awsRegion>.amazonaws.com. */
+  controlEndpoint: z.url().optional(),
   ...providerCommon,
 });
 
@@ -198,6 +201,13 @@ export const priceSchema = z.object({
   /** USD per million prompt tokens served from the provider's prompt cache. Default: the
    * input price (no discount known). */
   cachedInputPerMTok: z.number().min(0).optional(),
+  /** USD per million prompt tokens written to the provider's prompt cache (Anthropic and
+   * Bedrock charge 1.25x the input price for a 5-minute write). Default: the input price
+   * (no surcharge known). */
+  cacheWriteInputPerMTok: z.number().min(0).optional(),
+  /** USD per million prompt tokens written with a 1-hour cache lifetime (Anthropic: 2x the
+   * input price). Default: `cacheWriteInputPerMTok`. */
+  cacheWrite1hInputPerMTok: z.number().min(0).optional(),
 });
 
 export const redisSchema = z.object({

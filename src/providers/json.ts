@@ -48,13 +48,17 @@ export function usageWithSeparateCache(u: {
   output: number;
   cacheRead: number;
   cacheWrite: number;
+  /** Of the cache writes, those with a 1-hour lifetime (Anthropic's `cache_creation`). */
+  cacheWrite1h?: number;
 }): Json {
   const prompt = u.input + u.cacheWrite + u.cacheRead;
+  const details: Json = { cached_tokens: u.cacheRead, cache_creation_tokens: u.cacheWrite };
+  if (u.cacheWrite1h) details.cache_creation_1h_tokens = u.cacheWrite1h;
   return {
     prompt_tokens: prompt,
     completion_tokens: u.output,
     total_tokens: prompt + u.output,
-    prompt_tokens_details: { cached_tokens: u.cacheRead, cache_creation_tokens: u.cacheWrite },
+    prompt_tokens_details: details,
   };
 }
 

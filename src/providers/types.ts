@@ -10,6 +10,11 @@ export interface UpstreamRequest {
   body: string;
 }
 
+export interface ProbeRequest {
+  url: string;
+  headers: Headers;
+}
+
 /** Per-request context a provider may forward upstream (the origin provider does). */
 export interface RequestMeta {
   requestId: string;
@@ -52,8 +57,9 @@ export interface Provider {
     body: Record<string, unknown>,
     meta?: RequestMeta,
   ): UpstreamRequest | Promise<UpstreamRequest>;
-  /** A cheap request that tells whether the endpoint is up (the cron probe), if any. */
-  probeRequest?(): { url: string; headers: Headers };
+  /** A cheap GET that tells whether the endpoint is up (the cron probe), if any. May be
+   * async (Bedrock signs it with SigV4). */
+  probeRequest?(): ProbeRequest | Promise<ProbeRequest>;
   /** Upstream response body -> OpenAI response body. */
   mapResponse(body: unknown): unknown;
   extractUsage(body: unknown): Usage | undefined;

@@ -19,10 +19,15 @@ export async function runProbes(deps: GatewayDeps, ttlMs = 180_000): Promise<Pro
   const checks: Promise<ProbeResult>[] = [];
 
   for (const provider of providers.values()) {
-    const probe = provider.probeRequest?.();
-    if (!probe) continue;
+    if (!provider.probeRequest) continue;
+    const probe = Promise.resolve()
+      .then(() => provider.probeRequest!())
+      .then(
+        (request) => check(provider.id, request.url, request.headers, timeout),
+        () => ({ target: provider.id, ok: false, error: 'probe request could not be built' }),
+      );
     checks.push(
-      check(provider.id, probe.url, probe.headers, timeout).then(async (result) => {
+      probe.then(async (result) => {
         await health.recordProbe(provider.id, result.ok, ttlMs);
         return result;
       }),

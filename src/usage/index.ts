@@ -10,6 +10,10 @@ export interface Usage {
   total_tokens: number;
   /** Prompt tokens served from the provider's prompt cache, when it says so. */
   cached_tokens?: number;
+  /** Prompt tokens written to the provider's prompt cache (Anthropic, Bedrock), billed apart. */
+  cache_write_tokens?: number;
+  /** Of those, the ones written with a 1-hour lifetime (Anthropic), billed apart again. */
+  cache_write_1h_tokens?: number;
   source: 'upstream' | 'estimated';
 }
 
@@ -20,13 +24,20 @@ export function usageFromOpenAI(value: unknown): Usage | undefined {
   if (typeof u.prompt_tokens !== 'number') return undefined;
   const completion = typeof u.completion_tokens === 'number' ? u.completion_tokens : 0;
   const details = u.prompt_tokens_details as Record<string, unknown> | null | undefined;
+  const count = (v: unknown) => (typeof v === 'number' && v > 0 ? v : undefined);
   const cached = typeof details?.cached_tokens === 'number' ? details.cached_tokens : undefined;
+  // `cache_creation_tokens` / `cache_creation_1h_tokens` are the gateway's own extension of
+  // OpenAI's prompt_tokens_details, written by the Anthropic and Bedrock mappers.
+  const written = count(details?.cache_creation_tokens);
+  const written1h = count(details?.cache_creation_1h_tokens);
   return {
     prompt_tokens: u.prompt_tokens,
     completion_tokens: completion,
     total_tokens:
       typeof u.total_tokens === 'number' ? u.total_tokens : u.prompt_tokens + completion,
     ...(cached !== undefined ? { cached_tokens: cached } : {}),
+    ...(written !== undefined ? { cache_write_tokens: written } : {}),
+    ...(written1h !== undefined ? { cache_write_1h_tokens: written1h } : {}),
     source: 'upstream',
   };
 }

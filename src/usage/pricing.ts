@@ -19,19 +19,38 @@ export function priceFor(
   return prices[`${provider}/${model}`] ?? prices[model];
 }
 
-/** Cost of a finished request. Cached prompt tokens are billed at the cached price. */
+/**
+ * Cost of a finished request. Prompt tokens fall in four classes, each at its own price:
+ * cache reads (`cachedInputPerMTok`), 5-minute cache writes (`cacheWriteInputPerMTok`), 1-hour
+ * cache writes (`cacheWrite1hInputPerMTok`) and the rest (`inputPerMTok`). Counts are clamped
+ * so a class never exceeds what is left of the prompt.
+ */
 export function costNanos(usage: Usage, price: Price | undefined): number {
   if (!price) return 0;
-  const cached = Math.min(usage.cached_tokens ?? 0, usage.prompt_tokens);
-  const cachedPrice = price.cachedInputPerMTok ?? price.inputPerMTok;
+  let rest = usage.prompt_tokens;
+  const take = (n: number | undefined) => {
+    const t = Math.max(0, Math.min(n ?? 0, rest));
+    rest -= t;
+    return t;
+  };
+  const cached = take(usage.cached_tokens);
+  const written = Math.min(usage.cache_write_tokens ?? 0, rest);
+  const written1h = take(Math.min(usage.cache_write_1h_tokens ?? 0, written));
+  const written5m = take(written - written1h);
+  const writePrice = price.cacheWriteInputPerMTok ?? price.inputPerMTok;
   const usd =
-    (usage.prompt_tokens - cached) * price.inputPerMTok +
-    cached * cachedPrice +
+    rest * price.inputPerMTok +
+    cached * (price.cachedInputPerMTok ?? price.inputPerMTok) +
+    written5m * writePrice +
+    written1h * (price.cacheWrite1hInputPerMTok ?? writePrice) +
     usage.completion_tokens * price.outputPerMTok;
   return Math.round(usd * NANOS_PER_TOKEN_PER_USD_PER_MTOK);
 }
 
-/** The most a request could cost: its token reservation at the dearest of its targets. */
+/**
+ * The most a request could cost: its token reservation at the dearest of its targets, every
+ * prompt token at the dearest prompt price (a cache write can cost more than plain input).
+ */
 export function maxCostNanos(
   prices: readonly (Price | undefined)[],
   promptTokens: number,
@@ -40,7 +59,12 @@ export function maxCostNanos(
   let worst = 0;
   for (const price of prices) {
     if (!price) continue;
-    const usd = promptTokens * price.inputPerMTok + completionTokens * price.outputPerMTok;
+    const promptPrice = Math.max(
+      price.inputPerMTok,
+      price.cacheWriteInputPerMTok ?? 0,
+      price.cacheWrite1hInputPerMTok ?? 0,
+    );
+    const usd = promptTokens * promptPrice + completionTokens * price.outputPerMTok;
     worst = Math.max(worst, Math.round(usd * NANOS_PER_TOKEN_PER_USD_PER_MTOK));
   }
   return worst;

@@ -22,7 +22,15 @@ function setup(providers: Record<string, unknown>, extra: Record<string, unknown
     models: {
       m: { targets: Object.keys(providers).map((provider) => ({ provider, model: 'claude-x' })) },
     },
-    prices: { 'claude-x': { inputPerMTok: 3, outputPerMTok: 15, cachedInputPerMTok: 0.3 } },
+    prices: {
+      'claude-x': {
+        inputPerMTok: 3,
+        outputPerMTok: 15,
+        cachedInputPerMTok: 0.3,
+        cacheWriteInputPerMTok: 3.75,
+        cacheWrite1hInputPerMTok: 6,
+      },
+    },
     ...extra,
   });
   const client = new OpenAI({
@@ -262,8 +270,12 @@ describe('anthropic provider through the openai SDK', () => {
     expect(reasons).toEqual([finish]);
   });
 
-  it('counts cached tokens exactly (usage split across message_start and message_delta) and bills them', async () => {
-    const s = await fakeScenario('anthropic', { cacheReadTokens: 1000, cacheWriteTokens: 200 });
+  it('counts cached tokens exactly (usage split across message_start and message_delta) and bills reads and 5-minute and 1-hour writes at their prices', async () => {
+    const s = await fakeScenario('anthropic', {
+      cacheReadTokens: 1000,
+      cacheWriteTokens: 200,
+      cacheWrite1hTokens: 50,
+    });
     const { gw, client } = setup({ a: anthropicAt(s) });
     const raw = await client.chat.completions
       .create({ model: 'm', messages: [{ role: 'user', content: 'Say hello' }] })
@@ -273,8 +285,8 @@ describe('anthropic provider through the openai SDK', () => {
     expect(usage.prompt_tokens).toBe(1206);
     expect(usage.prompt_tokens_details?.cached_tokens).toBe(1000);
     expect(usage.completion_tokens).toBe(11);
-    // (206 * 3 + 1000 * 0.3 + 11 * 15) / 1e6 USD
-    expect(raw.response.headers.get('x-gateway-cost-usd')).toBe('0.001083');
+    // (6 * 3 + 150 * 3.75 + 50 * 6 + 1000 * 0.3 + 11 * 15) / 1e6 USD
+    expect(raw.response.headers.get('x-gateway-cost-usd')).toBe('0.0013455');
 
     const stream = await client.chat.completions.create({
       model: 'm',
@@ -294,9 +306,11 @@ describe('anthropic provider through the openai SDK', () => {
     expect(gw.logs[1]!.usage).toMatchObject({
       prompt_tokens: 1206,
       cached_tokens: 1000,
+      cache_write_tokens: 200,
+      cache_write_1h_tokens: 50,
       source: 'upstream',
     });
-    expect(gw.logs[1]!.cost_usd).toBeCloseTo(0.001083, 9);
+    expect(gw.logs[1]!.cost_usd).toBeCloseTo(0.0013455, 9);
   });
 
   it('a stream cut mid-way still delivers what was produced, and estimates usage', async () => {

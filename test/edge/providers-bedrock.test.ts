@@ -1,6 +1,9 @@
 import { AwsV4Signer } from 'aws4fetch';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
+import { createGateway } from '../../src/app.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import { bedrockControlEndpoint } from '../../src/providers/bedrock/index.ts';
 import { gateway, openaiAt, type RecordedRequest, scenario, sseData } from './helpers.ts';
 import { FAKES, fakeScenario } from './providers-fakes.ts';
 
@@ -27,7 +30,14 @@ function setup(providers: Record<string, unknown>, model = 'claude-x') {
     models: {
       m: { targets: Object.keys(providers).map((provider) => ({ provider, model })) },
     },
-    prices: { [model]: { inputPerMTok: 3, outputPerMTok: 15, cachedInputPerMTok: 0.3 } },
+    prices: {
+      [model]: {
+        inputPerMTok: 3,
+        outputPerMTok: 15,
+        cachedInputPerMTok: 0.3,
+        cacheWriteInputPerMTok: 3.75,
+      },
+    },
   });
   const client = new OpenAI({
     apiKey: 'unused',
@@ -334,7 +344,7 @@ describe('bedrock provider through the openai SDK', () => {
     expect(reasons).toEqual([finish]);
   });
 
-  it('counts cache reads and writes (usage arrives after messageStop) and bills the cached price', async () => {
+  it('counts cache reads and writes (usage arrives after messageStop) and bills each at its price', async () => {
     const s = await fakeScenario('bedrock', { cacheReadTokens: 1000, cacheWriteTokens: 200 });
     const { gw, client } = setup({ b: bedrockAt(s) });
     const raw = await client.chat.completions
@@ -345,8 +355,8 @@ describe('bedrock provider through the openai SDK', () => {
     expect(usage.prompt_tokens).toBe(1206);
     expect(usage.prompt_tokens_details?.cached_tokens).toBe(1000);
     expect(usage.completion_tokens).toBe(11);
-    // (206 * 3 + 1000 * 0.3 + 11 * 15) / 1e6 USD
-    expect(raw.response.headers.get('x-gateway-cost-usd')).toBe('0.001083');
+    // (6 * 3 + 200 * 3.75 + 1000 * 0.3 + 11 * 15) / 1e6 USD
+    expect(raw.response.headers.get('x-gateway-cost-usd')).toBe('0.001233');
 
     const stream = await client.chat.completions.create({
       model: 'm',
@@ -366,9 +376,10 @@ describe('bedrock provider through the openai SDK', () => {
     expect(gw.logs[1]!.usage).toMatchObject({
       prompt_tokens: 1206,
       cached_tokens: 1000,
+      cache_write_tokens: 200,
       source: 'upstream',
     });
-    expect(gw.logs[1]!.cost_usd).toBeCloseTo(0.001083, 9);
+    expect(gw.logs[1]!.cost_usd).toBeCloseTo(0.001233, 9);
   });
 
   it('a stream cut mid-way still delivers what was produced, and estimates usage', async () => {
@@ -463,6 +474,54 @@ describe('bedrock error mapping', () => {
     expect(ok.status).toBe(200);
     expect(ok.headers.get('x-gateway-provider')).toBe('o');
     expect(await throttled.requests()).toHaveLength(2);
+  });
+});
+
+describe('bedrock cron probe', () => {
+  const probeGateway = (providers: Record<string, unknown>) =>
+    createGateway({
+      config: loadConfig({ auth: { enabled: false }, providers, models: {} }, {}),
+      log: () => undefined,
+    });
+
+  it('lists foundation models on the control plane with a valid SigV4 signature', async () => {
+    const s = await fakeScenario('bedrock', {});
+    const gw = probeGateway({ b: bedrockAt(s, { controlEndpoint: s.baseUrl }) });
+    expect(await gw.probe()).toEqual([{ target: 'b', ok: true, status: 200 }]);
+    const [probe] = await s.requests();
+    expect(probe).toMatchObject({
+      method: 'GET',
+      path: `/s/${s.id}/foundation-models`,
+      query: { byOutputModality: 'TEXT' },
+    });
+    expect(probe!.headers.authorization).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=AKIAFAKEBEDROCK00001\/\d{8}\/us-east-1\/bedrock\/aws4_request/,
+    );
+    expect(await verify(probe!)).toEqual({ ok: true });
+  });
+
+  it('marks the target down when the credentials are refused or the endpoint is away', async () => {
+    const s = await fakeScenario('bedrock', {});
+    const gw = probeGateway({
+      wrong: bedrockAt(s, { controlEndpoint: s.baseUrl, accessKeyId: 'AKIAWRONGKEY00000000' }),
+      away: bedrockAt(s, { controlEndpoint: 'http://127.0.0.1:1' }),
+    });
+    const results = await gw.probe();
+    expect(results).toContainEqual({ target: 'wrong', ok: false, status: 403 });
+    expect(results.find((r) => r.target === 'away')).toMatchObject({ ok: false });
+    expect(JSON.stringify(results)).not.toContain(SECRET);
+  });
+
+  it('defaults to the regional control plane', async () => {
+    const config = loadConfig(
+      {
+        auth: { enabled: false },
+        providers: { b: bedrockAt({ baseUrl: 'http://x.test' }, { awsRegion: 'eu-central-1' }) },
+        models: {},
+      },
+      {},
+    ).providers.b as Parameters<typeof bedrockControlEndpoint>[0];
+    expect(bedrockControlEndpoint(config)).toBe('https://bedrock.eu-central-1.amazonaws.com');
   });
 });
 

@@ -39,6 +39,8 @@ export interface AnthropicStep extends BaseStep {
   stopSequence?: string;
   cacheReadTokens?: number; // usage.cache_read_input_tokens
   cacheWriteTokens?: number; // usage.cache_creation_input_tokens
+  cacheWrite1hTokens?: number; // of those, written with a 1-hour TTL (usage.cache_creation)
+  thinking?: string; // the thinking text when the request enables extended thinking
   streamErrorAfter?: number; // stream: after this many events send `event: error` and end
   streamErrorType?: string; // default overloaded_error
 }
@@ -129,6 +131,11 @@ function messages(step: AnthropicStep, body: unknown, headers: Record<string, un
     input_tokens: inputTokens(body),
     cache_creation_input_tokens: step.cacheWriteTokens ?? 0,
     cache_read_input_tokens: step.cacheReadTokens ?? 0,
+    // https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching (1-hour cache duration)
+    cache_creation: {
+      ephemeral_5m_input_tokens: (step.cacheWriteTokens ?? 0) - (step.cacheWrite1hTokens ?? 0),
+      ephemeral_1h_input_tokens: step.cacheWrite1hTokens ?? 0,
+    },
   };
   const toolUse = step.toolCall
     ? {
@@ -138,11 +145,24 @@ function messages(step: AnthropicStep, body: unknown, headers: Record<string, un
         input: step.toolCall.input,
       }
     : undefined;
-  const output = textTokens(text) + (toolUse ? textTokens(JSON.stringify(toolUse.input)) + 5 : 0);
+  // Extended thinking (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking):
+  // only when the request enables it, a `thinking` block with its `signature` comes first.
+  const thinking =
+    isObj(body.thinking) && body.thinking.type === 'enabled'
+      ? {
+          type: 'thinking',
+          thinking: step.thinking ?? 'The user greets me; I greet back.',
+          signature: `sig_${hex(24)}`,
+        }
+      : undefined;
+  const output =
+    textTokens(text) +
+    (toolUse ? textTokens(JSON.stringify(toolUse.input)) + 5 : 0) +
+    (thinking ? textTokens(thinking.thinking) : 0);
   const base = { id, type: 'message', role: 'assistant', model };
 
   if (body.stream !== true) {
-    const content = toolUse ? [toolUse] : [{ type: 'text', text }];
+    const content = [...(thinking ? [thinking] : []), toolUse ?? { type: 'text', text }];
     return {
       status: 200,
       body: {
@@ -166,26 +186,43 @@ function messages(step: AnthropicStep, body: unknown, headers: Record<string, un
       },
     }),
   ];
+  let index = 0;
+  if (thinking) {
+    const block = { type: 'thinking', thinking: '', signature: '' };
+    frames.push(sse('content_block_start', { index, content_block: block }));
+    frames.push(
+      sse('content_block_delta', {
+        index,
+        delta: { type: 'thinking_delta', thinking: thinking.thinking },
+      }),
+    );
+    frames.push(
+      sse('content_block_delta', {
+        index,
+        delta: { type: 'signature_delta', signature: thinking.signature },
+      }),
+    );
+    frames.push(sse('content_block_stop', { index }));
+    index++;
+  }
   if (toolUse) {
-    frames.push(sse('content_block_start', { index: 0, content_block: { ...toolUse, input: {} } }));
+    frames.push(sse('content_block_start', { index, content_block: { ...toolUse, input: {} } }));
     frames.push(sse('ping', {}));
     for (const partial_json of jsonPieces(toolUse.input)) {
       frames.push(
-        sse('content_block_delta', { index: 0, delta: { type: 'input_json_delta', partial_json } }),
+        sse('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json } }),
       );
     }
   } else {
-    frames.push(
-      sse('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
-    );
+    frames.push(sse('content_block_start', { index, content_block: { type: 'text', text: '' } }));
     frames.push(sse('ping', {}));
     for (const piece of text.match(/\S+\s*|\s+/g) ?? []) {
       frames.push(
-        sse('content_block_delta', { index: 0, delta: { type: 'text_delta', text: piece } }),
+        sse('content_block_delta', { index, delta: { type: 'text_delta', text: piece } }),
       );
     }
   }
-  frames.push(sse('content_block_stop', { index: 0 }));
+  frames.push(sse('content_block_stop', { index }));
   frames.push(
     sse('message_delta', {
       delta: { stop_reason: stopReason, stop_sequence: stopSequence },

@@ -185,12 +185,8 @@ function invalid(body: Record<string, unknown>): string | undefined {
   return undefined;
 }
 
-function converse(
-  step: BedrockStep,
-  stream: boolean,
-  body: unknown,
-  headers: Record<string, unknown>,
-): Reply {
+/** The SigV4 header check every operation makes (full verification: `verifySigV4`). */
+function unauthorized(headers: Record<string, unknown>): Reply | undefined {
   const auth = String(headers.authorization ?? '');
   const credential =
     /^AWS4-HMAC-SHA256 Credential=([^/]+)\/\d{8}\/[\w-]+\/bedrock\/aws4_request, ?SignedHeaders=[\w;-]+, ?Signature=[0-9a-f]{64}$/.exec(
@@ -206,6 +202,47 @@ function converse(
       'The security token included in the request is invalid.',
     );
   }
+  return undefined;
+}
+
+/**
+ * ListFoundationModels on the control plane (`GET /foundation-models`,
+ * https://docs.aws.amazon.com/bedrock/latest/APIReference/API_ListFoundationModels.html):
+ * `{modelSummaries: [...]}`; the gateway's cron probe calls it.
+ */
+function listFoundationModels(headers: Record<string, unknown>): Reply {
+  const denied = unauthorized(headers);
+  if (denied) return denied;
+  return {
+    status: 200,
+    body: {
+      modelSummaries: [
+        {
+          modelArn:
+            'arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0',
+          modelId: 'anthropic.claude-3-5-haiku-20241022-v1:0',
+          modelName: 'Claude 3.5 Haiku',
+          providerName: 'Anthropic',
+          inputModalities: ['TEXT'],
+          outputModalities: ['TEXT'],
+          responseStreamingSupported: true,
+          inferenceTypesSupported: ['INFERENCE_PROFILE'],
+          modelLifecycle: { status: 'ACTIVE' },
+        },
+      ],
+    },
+    headers: { 'x-amzn-requestid': hex(16) },
+  };
+}
+
+function converse(
+  step: BedrockStep,
+  stream: boolean,
+  body: unknown,
+  headers: Record<string, unknown>,
+): Reply {
+  const denied = unauthorized(headers);
+  if (denied) return denied;
   if (body === INVALID_JSON || !isObj(body)) {
     return error(
       400,
@@ -365,6 +402,7 @@ export function startFakeBedrock(opts: { port?: number; host?: string } = {}): P
           body: verifySigV4(request, String(body.secretAccessKey ?? FAKE_BEDROCK_SECRET)),
         };
       }
+      if (method === 'GET' && path === '/foundation-models') return listFoundationModels(headers);
       const match = /^\/model\/([^/]+)\/(converse|converse-stream)$/.exec(path);
       if (method === 'POST' && match) {
         return converse(step, match[2] === 'converse-stream', body, headers);

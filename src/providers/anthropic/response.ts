@@ -30,8 +30,9 @@ export const finishReason = (stop: unknown) => mapFinishReason(FINISH_REASONS, s
 /**
  * Anthropic usage -> OpenAI usage. Anthropic's `input_tokens` excludes cached tokens, so
  * prompt_tokens = input + cache_creation + cache_read; cached_tokens = cache_read. Cache writes
- * are kept in `prompt_tokens_details.cache_creation_tokens` (not an OpenAI field) so the
- * Anthropic-shaped ingress can give them back exactly.
+ * are kept in `prompt_tokens_details.cache_creation_tokens` (not an OpenAI field; those with a
+ * 1-hour lifetime, from `usage.cache_creation`, also in `cache_creation_1h_tokens`) so they are
+ * billed at their own price and the Anthropic-shaped ingress can give them back exactly.
  */
 export function openAIUsage(usage: unknown): Json | undefined {
   if (!isObj(usage)) return undefined;
@@ -40,6 +41,9 @@ export function openAIUsage(usage: unknown): Json | undefined {
     output: num(usage.output_tokens),
     cacheRead: num(usage.cache_read_input_tokens),
     cacheWrite: num(usage.cache_creation_input_tokens),
+    cacheWrite1h: isObj(usage.cache_creation)
+      ? num(usage.cache_creation.ephemeral_1h_input_tokens)
+      : 0,
   });
 }
 

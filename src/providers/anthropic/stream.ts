@@ -24,7 +24,7 @@ export function anthropicStreamMapper(): (event: EventSourceMessage) => string[]
   const { delta: chunk, usage: usageChunk } = chunkWriter(() => ({ id, created, model }));
   const merge = (u: unknown) => {
     if (!isObj(u)) return;
-    for (const [k, v] of Object.entries(u)) if (typeof v === 'number') usage[k] = v;
+    for (const [k, v] of Object.entries(u)) if (typeof v === 'number' || isObj(v)) usage[k] = v;
   };
 
   return (event) => {

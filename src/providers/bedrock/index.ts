@@ -22,6 +22,11 @@ export function bedrockEndpoint(config: BedrockConfig): string {
   return config.endpoint ?? `https://bedrock-runtime.${config.awsRegion}.amazonaws.com`;
 }
 
+/** The control plane, where the cron probe lists foundation models. */
+export function bedrockControlEndpoint(config: BedrockConfig): string {
+  return config.controlEndpoint ?? `https://bedrock.${config.awsRegion}.amazonaws.com`;
+}
+
 export function bedrockProvider(
   id: string,
   config: BedrockConfig,
@@ -34,6 +39,24 @@ export function bedrockProvider(
     secretAccessKey: config.secretAccessKey,
     ...(sessionToken ? { sessionToken } : {}),
   };
+  const sign = async (
+    method: 'GET' | 'POST',
+    url: string,
+    headers: Record<string, string>,
+    body?: string,
+  ) => {
+    const signer = new AwsV4Signer({
+      method,
+      url,
+      headers: { ...config.headers, ...headers },
+      ...(body !== undefined ? { body } : {}),
+      ...credentials,
+      service: 'bedrock',
+      region: config.awsRegion,
+    });
+    const signed = await signer.sign();
+    return { url: signed.url.toString(), headers: signed.headers };
+  };
   return {
     ...providerBasics(id, config, defaults, [
       config.secretAccessKey,
@@ -44,22 +67,25 @@ export function bedrockProvider(
       const model = encodeURIComponent(String(body.model));
       const url = joinUrl(endpoint, `model/${model}/${stream ? 'converse-stream' : 'converse'}`);
       const payload = JSON.stringify(toConverseRequest(body));
-      const signer = new AwsV4Signer({
-        method: 'POST',
+      const accept = stream ? 'application/vnd.amazon.eventstream' : 'application/json';
+      const signed = await sign(
+        'POST',
         url,
-        headers: {
-          ...config.headers,
-          'content-type': 'application/json',
-          accept: stream ? 'application/vnd.amazon.eventstream' : 'application/json',
-        },
-        body: payload,
-        ...credentials,
-        service: 'bedrock',
-        region: config.awsRegion,
-      });
-      const signed = await signer.sign();
-      return { url: signed.url.toString(), headers: signed.headers, body: payload };
+        { 'content-type': 'application/json', accept },
+        payload,
+      );
+      return { ...signed, body: payload };
     },
+    // ListFoundationModels (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_ListFoundationModels.html):
+    // a signed read that answers 200 while the region's Bedrock and these credentials work.
+    probeRequest: () =>
+      sign(
+        'GET',
+        `${joinUrl(bedrockControlEndpoint(config), 'foundation-models')}?byOutputModality=TEXT`,
+        {
+          accept: 'application/json',
+        },
+      ),
     mapResponse: toOpenAIResponse,
     extractUsage: (body) => usageFromOpenAI((body as { usage?: unknown } | null)?.usage),
     streamMapper: bedrockStreamMapper,
