@@ -16,6 +16,16 @@ type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 export type AnthropicEvent = [type: string, data: Json];
 
+/** An OpenAI error (a stream's error chunk) as Anthropic's mid-stream `error` event. */
+export function anthropicStreamError(e: Json): AnthropicEvent {
+  const type =
+    e.code === 'upstream_timeout' ? 'timeout_error' : anthropicErrorType(500, String(e.type));
+  return ['error', { type: 'error', error: { type, message: String(e.message ?? '') } }];
+}
+
+export const encodeAnthropicEvent = ([type, data]: AnthropicEvent): Uint8Array =>
+  encodeEvent(JSON.stringify(data), type);
+
 export function anthropicEventMapper(requestedModel: string) {
   let started = false;
   let ended = false;
@@ -69,10 +79,7 @@ export function anthropicEventMapper(requestedModel: string) {
       }
       if (isObj(chunk.error)) {
         ended = true;
-        const e = chunk.error;
-        const type =
-          e.code === 'upstream_timeout' ? 'timeout_error' : anthropicErrorType(500, String(e.type));
-        return [['error', { type: 'error', error: { type, message: String(e.message ?? '') } }]];
+        return [anthropicStreamError(chunk.error)];
       }
       const out = start(chunk);
       if (chunk.usage) usage = chunk.usage;
@@ -141,15 +148,13 @@ export function toAnthropicStream(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
         emit = (events) => {
-          for (const [type, data] of events)
-            controller.enqueue(encodeEvent(JSON.stringify(data), type));
+          for (const event of events) controller.enqueue(encodeAnthropicEvent(event));
         };
         parser.feed(decoder.decode(chunk, { stream: true }));
       },
       flush(controller) {
         emit = (events) => {
-          for (const [type, data] of events)
-            controller.enqueue(encodeEvent(JSON.stringify(data), type));
+          for (const event of events) controller.enqueue(encodeAnthropicEvent(event));
         };
         parser.feed(decoder.decode());
         emit(mapper.flush());

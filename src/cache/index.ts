@@ -25,17 +25,27 @@ export type CacheLookup =
       store: (answer: Omit<CacheEntry, 'v' | 'createdAt'>) => void;
     };
 
+/**
+ * A request in another format (`native`) is keyed on the client's own body, under its format:
+ * two requests that translate alike but differ in a field the translation drops (`thinking`,
+ * `cache_control`) never share an entry.
+ */
 export async function lookupCache(
   c: Context<AppEnv>,
-  request: { endpoint: Endpoint; body: Record<string, unknown> },
+  request: {
+    endpoint: Endpoint;
+    body: Record<string, unknown>;
+    native?: { format: string; body: Record<string, unknown> } | undefined;
+  },
 ): Promise<CacheLookup> {
   const { config, cache } = c.var.deps;
   const model = String(request.body.model);
+  const body = request.native?.body ?? request.body;
   const decision = cacheDecision({
     config: config.cache,
     model,
     endpoint: request.endpoint,
-    body: request.body,
+    body,
     header: c.req.header('x-gateway-cache'),
     ttlHeader: c.req.header('x-gateway-cache-ttl'),
   });
@@ -45,8 +55,8 @@ export async function lookupCache(
   const scope = scopeOf(c, model);
   const key = await cacheKey({
     scope,
-    endpoint: request.endpoint,
-    body: request.body,
+    endpoint: request.native ? `${request.native.format}:${request.endpoint}` : request.endpoint,
+    body,
     generations: await cache.generations(scope, model),
   });
   const hit = await cache.get(key, tiers);

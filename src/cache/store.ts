@@ -1,4 +1,5 @@
 import type { CacheConfig } from '../config/index.ts';
+import type { NativeAnswer } from '../proxy/native.ts';
 import type { Redis } from '../store/index.ts';
 
 /**
@@ -16,6 +17,9 @@ export interface CacheEntry {
   body: Record<string, unknown>;
   /** The stream's `data` strings, when the entry was stored from a stream. */
   chunks?: string[];
+  /** The answer in the client's own format, when a target took that format as is
+   * (`/v1/messages` to Anthropic): replayed as stored. */
+  native?: NativeAnswer;
   /** Who answered, to price a hit when `cache.chargeHits` is on. */
   served?: { provider: string; upstreamModel: string };
 }

@@ -12,7 +12,13 @@ import { compatibleProvider, openaiProvider } from './openai.ts';
 import { originProvider } from './origin.ts';
 import type { Provider } from './types.ts';
 
-export type { Provider, RequestMeta, UpstreamRequest } from './types.ts';
+export type {
+  NativeFormat,
+  NativeSupport,
+  Provider,
+  RequestMeta,
+  UpstreamRequest,
+} from './types.ts';
 
 export function createProviders(config: GatewayConfig): Map<string, Provider> {
   const providers = new Map<string, Provider>();

@@ -23,6 +23,20 @@ export interface RequestMeta {
   priority?: string | undefined;
 }
 
+/**
+ * A wire format other than OpenAI's that an ingress speaks (`/v1/messages`: Anthropic's) and
+ * that some providers take as is, so requests in it reach them untranslated.
+ */
+export type NativeFormat = 'anthropic';
+
+/** A provider's way of sending a request that is already in its own format. */
+export interface NativeSupport {
+  format: NativeFormat;
+  /** `body` is the client's, with the upstream model name; `clientHeaders` the ones the
+   * ingress forwards (e.g. `anthropic-beta`). */
+  buildRequest(body: Record<string, unknown>, clientHeaders: Headers): UpstreamRequest;
+}
+
 /** An upstream error in OpenAI terms, from a provider whose error bodies are not OpenAI's. */
 export interface ProviderError {
   /** The status to report and classify by (e.g. Anthropic's 529 -> 503). Default: upstream's. */
@@ -67,6 +81,9 @@ export interface Provider {
   streamMapper(): (event: EventSourceMessage) => string[];
   /** A non-2xx upstream answer -> OpenAI-shaped error. Default: the body is read as OpenAI's. */
   mapError?(status: number, text: string, headers: Headers): ProviderError | undefined;
+  /** Takes requests in its own format unchanged (the Anthropic provider), if it can. Its
+   * answers are still read through `mapResponse` / `streamMapper` for usage and the cache. */
+  native?: NativeSupport;
   /** Reads events from a streamed body. Default: SSE. (Bedrock's event stream is binary.) */
   streamReader?(body: ReadableStream<Uint8Array>): SSEReader;
 }

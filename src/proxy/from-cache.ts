@@ -6,7 +6,8 @@ import { annotateRequestLog, deferRequestLog } from '../observability/index.ts';
 import { SSE_HEADERS } from '../sse/index.ts';
 import { usageFromOpenAI } from '../usage/index.ts';
 import { formatUsd } from '../usage/pricing.ts';
-import { replayStream } from './stream-relay.ts';
+import type { NativeExchange } from './native.ts';
+import { replayStream, type StreamEnd } from './stream-relay.ts';
 
 /**
  * Answers from a cache hit, in the shape the client asked for: a stored stream replays
@@ -17,10 +18,18 @@ import { replayStream } from './stream-relay.ts';
 export function answerFromCache(
   c: Context<AppEnv>,
   hit: { entry: CacheEntry; ageSeconds: number; tier: string },
-  options: { stream: boolean; clientWantsUsage: boolean; admission: Admission },
+  options: {
+    stream: boolean;
+    clientWantsUsage: boolean;
+    admission: Admission;
+    native?: NativeExchange | undefined;
+  },
 ): Response {
   const { entry } = hit;
-  const { admission } = options;
+  const { admission, native } = options;
+  // The stored native answer, when it is in the client's format (else: the OpenAI one, turned
+  // into the format; a stored native stream answering a non-streaming request takes that path).
+  const stored = native && entry.native?.format === native.format ? entry.native : undefined;
   c.header('age', String(hit.ageSeconds));
   const settlement = {
     usage: usageFromOpenAI(entry.body.usage),
@@ -33,13 +42,25 @@ export function answerFromCache(
   if (!options.stream) {
     c.header('x-gateway-cost-usd', formatUsd(cost));
     annotateRequestLog(c, { ttfb_ms: Date.now() - c.var.startedAt });
-    return c.json(entry.body, 200);
+    if (stored?.body !== undefined) return c.json(stored.body as object, 200);
+    return c.json((native ? native.fromOpenAI.json(entry.body) : entry.body) as object, 200);
   }
   const finishLog = deferRequestLog(c);
   const ttfb = Date.now() - c.var.startedAt;
+  const onEnd = (end: StreamEnd) =>
+    finishLog({ status: 200, ttfb_ms: ttfb, stream_end: end.reason });
+  if (native && stored?.events) {
+    const readable = replayStream(stored.events, {
+      clientWantsUsage: true,
+      mapEvent: native.streamMapper(),
+      passthrough: { errorEvent: native.errorEvent },
+      onEnd,
+    });
+    return c.body(readable, 200, SSE_HEADERS);
+  }
   const readable = replayStream(entry.chunks ?? chunksFromBody(entry.body), {
     clientWantsUsage: options.clientWantsUsage,
-    onEnd: (end) => finishLog({ status: 200, ttfb_ms: ttfb, stream_end: end.reason }),
+    onEnd,
   });
-  return c.body(readable, 200, SSE_HEADERS);
+  return c.body(native ? native.fromOpenAI.stream(readable) : readable, 200, SSE_HEADERS);
 }

@@ -1,6 +1,8 @@
 /**
  * The proxy: plan the targets of a model, dispatch with retries and fallback, then answer
- * the client (JSON, or a relayed SSE stream) and write the request log line.
+ * the client (JSON, or a relayed SSE stream) and write the request log line. A request in
+ * another format (`native`, ./native.ts) goes as it is to targets that take it, translated to
+ * the others.
  * Contract: `proxy(c, request)` returns the client response or throws a GatewayError (with
  * `x-gateway-provider` / `x-gateway-attempts` already set on the context).
  */
@@ -18,23 +20,27 @@ import { formatUsd } from '../usage/pricing.ts';
 import { type AttemptFailure, attemptUpstream } from './attempt.ts';
 import { DispatchError, dispatch } from './dispatch.ts';
 import { answerFromCache } from './from-cache.ts';
+import { type NativeAnswer, type NativeExchange, speaksNative } from './native.ts';
 import { relayStream } from './stream-relay.ts';
 
 export interface ProxyRequest {
   endpoint: Endpoint;
+  /** The request in OpenAI's shape (the translation, when `native` is set). */
   body: Record<string, unknown>;
   model: ModelConfig;
+  /** The request in the client's own format, for targets that take it as is (./native.ts). */
+  native?: NativeExchange;
 }
 
 export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<Response> {
   const { deps, startedAt } = c.var;
-  const { endpoint, body } = request;
+  const { endpoint, body, native } = request;
   const stream = body.stream === true && endpoint !== 'embeddings';
   const clientWantsUsage = stream && streamOptions(body).include_usage === true;
   const signal = c.req.raw.signal;
   annotateRequestLog(c, { model: String(body.model), stream });
   const plan = await routeRequest(c, request.model);
-  const cached = await lookupCache(c, { endpoint, body });
+  const cached = await lookupCache(c, { endpoint, body, native });
   c.header('x-gateway-cache', cached.status);
   annotateRequestLog(c, { cache: cached.status });
   const admission = await admit(c, {
@@ -44,7 +50,7 @@ export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<
     cacheHit: cached.status === 'HIT',
   });
   if (cached.status === 'HIT')
-    return answerFromCache(c, cached, { stream, clientWantsUsage, admission });
+    return answerFromCache(c, cached, { stream, clientWantsUsage, admission, native });
   const meta = {
     requestId: c.var.requestId,
     traceparent: c.req.header('traceparent'),
@@ -59,11 +65,13 @@ export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<
       async ({ provider, target }) =>
         attemptUpstream(
           provider,
-          await provider.buildRequest(
-            endpoint,
-            upstreamBody(body, target.model, stream, provider.streamUsage),
-            meta,
-          ),
+          native && speaksNative(provider, native)
+            ? provider.native!.buildRequest({ ...native.body, model: target.model }, native.headers)
+            : await provider.buildRequest(
+                endpoint,
+                upstreamBody(body, target.model, stream, provider.streamUsage),
+                meta,
+              ),
           stream,
           signal,
         ),
@@ -95,6 +103,9 @@ export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<
   annotateRequestLog(c, { provider: provider.id, region, upstream_model: target.model, attempts });
   if (failures.length > 0) annotateRequestLog(c, { failures: failures.map((f) => f.message) });
   const promptEstimate = () => estimatePromptTokens(body);
+  /** Served in the client's own format: its answer goes back untouched. */
+  const asIs = native && speaksNative(provider, native) ? native : undefined;
+  if (native) annotateRequestLog(c, { native: asIs ? 'pass-through' : 'translated' });
 
   if (value.kind === 'json') {
     const mapped = provider.mapResponse(value.body);
@@ -104,22 +115,40 @@ export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<
     admission.settle(settlement);
     annotateRequestLog(c, { usage, cost_usd: cost / 1e9, ttfb_ms: Date.now() - startedAt });
     c.header('x-gateway-cost-usd', formatUsd(cost));
-    if (cached.status === 'MISS') cached.store({ body: mapped as Record<string, unknown>, served });
-    return c.json(mapped as object, 200);
+    if (cached.status === 'MISS') {
+      cached.store({
+        body: mapped as Record<string, unknown>,
+        served,
+        ...(asIs ? { native: { format: asIs.format, body: value.body } } : {}),
+      });
+    }
+    if (asIs) return c.json(value.body as object, 200);
+    return c.json((native ? native.fromOpenAI.json(mapped) : mapped) as object, 200);
   }
 
   const ttfb = Date.now() - startedAt;
   const finishLog = deferRequestLog(c);
   const record: string[] | undefined = cached.status === 'MISS' ? [] : undefined;
+  const nativeRecord: NativeAnswer['events'] = asIs && record ? [] : undefined;
   const readable = relayStream(value, {
     mapEvent: provider.streamMapper(),
     clientWantsUsage,
     idleMs: provider.timeouts.idleMs,
     record,
+    ...(asIs
+      ? {
+          passthrough: {
+            errorEvent: asIs.errorEvent,
+            ...(nativeRecord ? { record: nativeRecord } : {}),
+          },
+        }
+      : {}),
     onEnd: (end) => {
       if (cached.status === 'MISS' && record && end.reason === 'done') {
         const assembled = assembleFromChunks(record);
-        if (assembled) cached.store({ body: assembled, chunks: record, served });
+        const stored =
+          asIs && nativeRecord ? { native: { format: asIs.format, events: nativeRecord } } : {};
+        if (assembled) cached.store({ body: assembled, chunks: record, served, ...stored });
       }
       const usage = end.usage ?? estimatedUsage(promptEstimate(), end.completionText);
       const settlement = { usage, provider: provider.id, upstreamModel: target.model };
@@ -134,7 +163,7 @@ export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<
       });
     },
   });
-  return c.body(readable, 200, SSE_HEADERS);
+  return c.body(native && !asIs ? native.fromOpenAI.stream(readable) : readable, 200, SSE_HEADERS);
 }
 
 /** Failures that say a target is unwell count toward opening its circuit (shared via Redis). */

@@ -1,3 +1,4 @@
+import type { ErrorBody } from '../errors.ts';
 import { type EventSourceMessage, encodeEvent } from '../sse/index.ts';
 import { type Usage, usageFromOpenAI } from '../usage/index.ts';
 import { ClientGone, type StreamSuccess } from './attempt.ts';
@@ -24,6 +25,16 @@ export interface RelayOptions {
   /** When given, receives every upstream chunk `data` string (usage chunk included), e.g. to
    * store the stream in the cache once it completed. */
   record?: string[];
+  /**
+   * Pass-through of a stream in the client's own format (see ./native.ts): every upstream
+   * event goes to the client as it came (event name included, pings too); `mapEvent` only
+   * feeds the bookkeeping (usage, text, end) and nothing is stripped. `errorEvent` writes the
+   * format's error event; `record` receives the events as sent.
+   */
+  passthrough?: {
+    errorEvent: (error: ErrorBody['error']) => Uint8Array;
+    record?: { event?: string | undefined; data: string }[];
+  };
 }
 
 /**
@@ -38,12 +49,17 @@ export function relayStream(
   upstream: StreamSuccess,
   options: RelayOptions,
 ): ReadableStream<Uint8Array> {
-  const { mapEvent, clientWantsUsage, idleMs, onEnd, record } = options;
+  const { mapEvent, idleMs, onEnd, record, passthrough } = options;
+  const clientWantsUsage = options.clientWantsUsage || passthrough !== undefined;
+  const failure = (timedOut: boolean) =>
+    (passthrough?.errorEvent ?? openAIErrorEvent)(streamError(timedOut));
   let pending: EventSourceMessage | undefined = upstream.first;
   let usage: Usage | undefined;
   let completionText = '';
   let sawDone = false;
   let sawFinish = false;
+  /** The upstream sent its own error event: the stream is over, and said so. */
+  let sawError = false;
   let ended = false;
 
   const finish = (reason: StreamEndReason) => {
@@ -67,6 +83,7 @@ export function relayStream(
     } catch {
       return data;
     }
+    if (chunk.error) sawError = true;
     const choices = Array.isArray(chunk.choices)
       ? (chunk.choices as Record<string, unknown>[])
       : [];
@@ -97,14 +114,14 @@ export function relayStream(
             } catch (err) {
               if (ended) return;
               const timedOut = err instanceof UpstreamTimeout;
-              controller.enqueue(errorEvent(timedOut));
+              controller.enqueue(failure(timedOut));
               controller.close();
               upstream.abort.abort();
               finish(timedOut ? 'idle_timeout' : 'upstream_error');
               return;
             }
             if (read.done) {
-              if (!sawDone && !sawFinish) controller.enqueue(errorEvent(false));
+              if (!sawDone && !sawFinish && !sawError) controller.enqueue(failure(false));
               controller.close();
               finish(sawDone || sawFinish ? 'done' : 'upstream_error');
               return;
@@ -114,10 +131,15 @@ export function relayStream(
           let forwarded = false;
           for (const data of mapEvent(event)) {
             const out = inspect(data);
-            if (out !== null) {
+            if (out !== null && !passthrough) {
               controller.enqueue(encodeEvent(out));
               forwarded = true;
             }
+          }
+          if (passthrough) {
+            passthrough.record?.push({ event: event.event, data: event.data });
+            controller.enqueue(encodeEvent(event.data, event.event));
+            return;
           }
           if (forwarded) return;
         }
@@ -133,14 +155,21 @@ export function relayStream(
 }
 
 /**
- * Replays stored chunk `data` strings through the same relay (usage stripping, usage
- * capture, log line at the end) as a live upstream stream: used for cache hits.
+ * Replays stored chunk `data` strings (or, with `passthrough`, stored native events) through
+ * the same relay (usage stripping, usage capture, log line at the end) as a live upstream
+ * stream: used for cache hits.
  */
 export function replayStream(
-  chunks: readonly string[],
-  options: Omit<RelayOptions, 'mapEvent' | 'idleMs' | 'record'>,
+  chunks: readonly (string | { event?: string | undefined; data: string })[],
+  options: Omit<RelayOptions, 'mapEvent' | 'idleMs' | 'record'> & {
+    mapEvent?: RelayOptions['mapEvent'];
+  },
 ): ReadableStream<Uint8Array> {
-  const events = chunks.map((data) => ({ data, event: undefined, id: undefined }));
+  const events = chunks.map((c) =>
+    typeof c === 'string'
+      ? { data: c, event: undefined, id: undefined }
+      : { data: c.data, event: c.event, id: undefined },
+  );
   let next = 1;
   const abort = new AbortController();
   const upstream: StreamSuccess = {
@@ -158,7 +187,11 @@ export function replayStream(
     deadline: new Deadline(abort),
     detach: () => undefined,
   };
-  return relayStream(upstream, { ...options, mapEvent: (event) => [event.data], idleMs: 60_000 });
+  return relayStream(upstream, {
+    mapEvent: (event) => [event.data],
+    ...options,
+    idleMs: 60_000,
+  });
 }
 
 function generatedText(choice: Record<string, unknown>): string {
@@ -174,7 +207,8 @@ function generatedText(choice: Record<string, unknown>): string {
   return text;
 }
 
-function errorEvent(timedOut: boolean): Uint8Array {
+/** Why the gateway ends a stream early, in OpenAI terms. */
+function streamError(timedOut: boolean): ErrorBody['error'] {
   const error = timedOut
     ? { message: 'The upstream stream stalled.', type: 'timeout_error', code: 'upstream_timeout' }
     : {
@@ -182,5 +216,9 @@ function errorEvent(timedOut: boolean): Uint8Array {
         type: 'server_error',
         code: 'upstream_stream_error',
       };
-  return encodeEvent(JSON.stringify({ error: { ...error, param: null } }));
+  return { ...error, param: null };
+}
+
+function openAIErrorEvent(error: ErrorBody['error']): Uint8Array {
+  return encodeEvent(JSON.stringify({ error }));
 }

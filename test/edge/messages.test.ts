@@ -1,11 +1,12 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { describe, expect, it } from 'vitest';
-import { gateway, openaiAt, scenario, UPSTREAM_KEY } from './helpers.ts';
+import { cacheKey } from '../../src/cache/key.ts';
+import { eventually, gateway, openaiAt, scenario, UPSTREAM_KEY } from './helpers.ts';
 import { fakeScenario } from './providers-fakes.ts';
 
 /**
- * POST /v1/messages with the official @anthropic-ai/sdk, served by an Anthropic target (a
- * round trip through the internal OpenAI shape) and by an OpenAI target (translated).
+ * POST /v1/messages with the official @anthropic-ai/sdk, served by an Anthropic target (the
+ * request and answer passed through as they are) and by an OpenAI target (translated).
  */
 function client(providers: Record<string, unknown>, extra: Record<string, unknown> = {}) {
   const gw = gateway({
@@ -130,18 +131,279 @@ describe('/v1/messages with an Anthropic target', () => {
     ]);
   });
 
-  it.each([
-    ['max_tokens', 'max_tokens'],
-    ['stop_sequence', 'end_turn'],
-  ])('maps stop reason %s to %s', async (upstream, expected) => {
-    const { provider } = await anthropicTarget({ stopReason: upstream });
-    const { sdk } = client({ a: provider });
-    const message = await sdk.messages.create({
-      model: 'm',
-      max_tokens: 8,
-      messages: [{ role: 'user', content: 'x' }],
+  it.each(['max_tokens', 'stop_sequence', 'refusal'] as const)(
+    'passes stop reason %s through exactly',
+    async (stopReason) => {
+      const { provider } = await anthropicTarget({ stopReason, stopSequence: '###' });
+      const { sdk } = client({ a: provider });
+      const message = await sdk.messages.create({
+        model: 'm',
+        max_tokens: 8,
+        messages: [{ role: 'user', content: 'x' }],
+      });
+      expect(message.stop_reason).toBe(stopReason);
+      expect(message.stop_sequence).toBe(stopReason === 'stop_sequence' ? '###' : null);
+    },
+  );
+});
+
+/** What Anthropic-native clients (Claude Code, agents) send that has no OpenAI equivalent. */
+const nativeRequest = {
+  model: 'm',
+  max_tokens: 2048,
+  thinking: { type: 'enabled', budget_tokens: 1024 },
+  system: [
+    { type: 'text', text: 'You are a careful assistant.' },
+    {
+      type: 'text',
+      text: 'Long shared context...',
+      cache_control: { type: 'ephemeral', ttl: '1h' },
+    },
+  ],
+  messages: [
+    {
+      role: 'user',
+      content: [
+        {
+          type: 'document',
+          source: { type: 'text', media_type: 'text/plain', data: 'The sky is blue.' },
+          citations: { enabled: true },
+        },
+        { type: 'text', text: 'What colour is the sky?', cache_control: { type: 'ephemeral' } },
+      ],
+    },
+  ],
+  metadata: { user_id: 'user-42' },
+  service_tier: 'auto',
+  some_future_field: { nested: [1, 2, 3] },
+} as unknown as Anthropic.MessageCreateParamsNonStreaming;
+
+const BETA = 'extended-cache-ttl-2025-04-11,interleaved-thinking-2025-05-14';
+
+/**
+ * Waits until the colo-local cache tier holds the answer to `body` (stored in the background
+ * after the response), under the key of the native request: the Anthropic body itself.
+ */
+async function storedUnder(body: Record<string, unknown>) {
+  const key = await cacheKey({
+    scope: 'tenant:anonymous',
+    endpoint: 'anthropic:chat/completions',
+    body,
+    generations: [0, 0],
+  });
+  await eventually(async () =>
+    expect(await caches.default.match(`https://gateway-cache.internal/${key}`)).toBeDefined(),
+  );
+}
+
+describe('/v1/messages passes Anthropic requests through to Anthropic targets', () => {
+  it('sends the request as it came and answers the upstream Message untouched', async () => {
+    const { s, provider } = await anthropicTarget({
+      thinking: 'Blue, says the document.',
+      cacheWriteTokens: 300,
+      cacheWrite1hTokens: 200,
+      cacheReadTokens: 50,
     });
-    expect(message.stop_reason).toBe(expected);
+    const { sdk, gw } = client(
+      { a: provider },
+      {
+        prices: {
+          'up-model': {
+            inputPerMTok: 3,
+            outputPerMTok: 15,
+            cachedInputPerMTok: 0.3,
+            cacheWriteInputPerMTok: 3.75,
+            cacheWrite1hInputPerMTok: 6,
+          },
+        },
+      },
+    );
+    const raw = await sdk.messages
+      .create(nativeRequest, {
+        headers: { 'anthropic-beta': BETA, 'anthropic-version': '2023-06-01' },
+      })
+      .withResponse();
+    const message = raw.data;
+    const [req] = await s.requests();
+    expect(req!.body).toEqual({ ...nativeRequest, model: 'up-model' });
+    expect(req!.headers['anthropic-beta']).toBe(BETA);
+    expect(req!.headers['anthropic-version']).toBe('2023-06-01');
+    expect(req!.headers['x-api-key']).toBe(UPSTREAM_KEY);
+
+    expect(message.content[0]).toEqual({
+      type: 'thinking',
+      thinking: 'Blue, says the document.',
+      signature: expect.stringMatching(/^sig_/),
+    });
+    expect(message.content[1]).toEqual({
+      type: 'text',
+      text: 'Hello! This is the fake Anthropic upstream.',
+    });
+    expect(message.usage).toMatchObject({
+      cache_creation_input_tokens: 300,
+      cache_read_input_tokens: 50,
+      cache_creation: { ephemeral_5m_input_tokens: 100, ephemeral_1h_input_tokens: 200 },
+    });
+    const log = gw.logs.at(-1)!;
+    expect(log.native).toBe('pass-through');
+    const { input_tokens, output_tokens } = message.usage;
+    expect(log.usage).toMatchObject({
+      prompt_tokens: input_tokens + 350,
+      completion_tokens: output_tokens,
+      cached_tokens: 50,
+      cache_write_tokens: 300,
+      cache_write_1h_tokens: 200,
+    });
+    const usd = (input_tokens * 3 + 50 * 0.3 + 100 * 3.75 + 200 * 6 + output_tokens * 15) / 1e6;
+    expect(Number(raw.response.headers.get('x-gateway-cost-usd'))).toBeCloseTo(usd, 9);
+    expect(raw.response.headers.get('x-gateway-provider')).toBe('a');
+  });
+
+  it('streams the upstream events as they came (thinking, signature) with exact usage', async () => {
+    const { s, provider } = await anthropicTarget({ thinking: 'Hmm.', cacheReadTokens: 7 });
+    const { sdk, gw } = client({ a: provider });
+    const stream = sdk.messages.stream({ ...nativeRequest, stream: true } as never);
+    const types: string[] = [];
+    stream.on('streamEvent', (e) =>
+      types.push(e.type === 'content_block_delta' ? e.delta.type : e.type),
+    );
+    const final = await stream.finalMessage();
+    expect(final.content[0]).toMatchObject({ type: 'thinking', thinking: 'Hmm.' });
+    expect((final.content[0] as { signature: string }).signature).toMatch(/^sig_/);
+    expect(final.content[1]).toMatchObject({ type: 'text' });
+    expect(types).toContain('thinking_delta');
+    expect(types).toContain('signature_delta');
+    expect((await s.requests())[0]!.body).toMatchObject({ thinking: nativeRequest.thinking });
+    await eventually(() => expect(gw.logs).toHaveLength(1));
+    expect(gw.logs[0]!.native).toBe('pass-through');
+    expect(gw.logs[0]!.stream_end).toBe('done');
+    expect(gw.logs[0]!.usage).toMatchObject({
+      completion_tokens: final.usage.output_tokens,
+      prompt_tokens: final.usage.input_tokens + 7,
+      cached_tokens: 7,
+      source: 'upstream',
+    });
+  });
+
+  it('relays the bytes of every upstream event unchanged', async () => {
+    const { provider } = await anthropicTarget({});
+    const upstream = await fetch(`${provider.baseUrl}/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': UPSTREAM_KEY, 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ ...nativeRequest, model: 'up-model', stream: true }),
+    });
+    const { gw } = client({ a: provider });
+    const res = await gw.request('/v1/messages', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...nativeRequest, stream: true }),
+    });
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    // ids and signatures are random per answer; everything else is byte for byte the same
+    const normal = (t: string) => t.replace(/(msg|sig)_[0-9a-f]+/g, '$1_X');
+    expect(normal(await res.text())).toBe(normal(await upstream.text()));
+  });
+
+  it('an overloaded Anthropic target falls back to an OpenAI one, translated', async () => {
+    const { s: a, provider } = await anthropicTarget({ status: 529 });
+    const { s: o, provider: openai } = await openaiTarget();
+    const { sdk, gw } = client({ a: provider, o: openai });
+    const message = await sdk.messages.create(nativeRequest);
+    expect(message.content).toEqual([{ type: 'text', text: 'Hello! This is the fake upstream.' }]);
+    expect(await a.requests()).toHaveLength(2); // retried once, then the next target
+    const [sent] = await o.requests();
+    expect(sent!.body).toMatchObject({ model: 'up-model', max_tokens: 2048 });
+    expect(sent!.body).not.toHaveProperty('thinking');
+    expect(gw.logs.at(-1)).toMatchObject({ native: 'translated', provider: 'o', attempts: 3 });
+  });
+
+  it('an OpenAI target that fails falls back to an Anthropic one, passed through', async () => {
+    const { provider: openai } = await openaiTarget({ status: 503 });
+    const { s: a, provider } = await anthropicTarget({});
+    const { sdk, gw } = client({ o: openai, a: provider });
+    const stream = sdk.messages.stream({ ...nativeRequest, stream: true } as never);
+    const final = await stream.finalMessage();
+    expect(final.content.map((b) => b.type)).toEqual(['thinking', 'text']);
+    expect((await a.requests())[0]!.body).toEqual({
+      ...nativeRequest,
+      model: 'up-model',
+      stream: true,
+    });
+    await eventually(() => expect(gw.logs).toHaveLength(1));
+    expect(gw.logs[0]).toMatchObject({ native: 'pass-through', provider: 'a' });
+  });
+
+  it('an upstream error event mid-stream reaches the client once, as Anthropic sent it', async () => {
+    const { provider } = await anthropicTarget({ streamErrorAfter: 4 });
+    const { gw } = client({ a: provider });
+    const res = await gw.request('/v1/messages', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...nativeRequest, stream: true }),
+    });
+    const events = (await res.text()).trim().split('\n\n');
+    expect(events.at(-1)).toBe(
+      'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}',
+    );
+    expect(events.filter((e) => e.startsWith('event: error'))).toHaveLength(1);
+    await eventually(() => expect(gw.logs).toHaveLength(1));
+    expect(gw.logs[0]!.stream_end).toBe('upstream_error');
+  });
+
+  it('caches native answers as they were, keyed on the native request', async () => {
+    const { s, provider } = await anthropicTarget({ thinking: 'Cached thought.' });
+    const { gw } = client({ a: provider });
+    const body = {
+      ...nativeRequest,
+      temperature: 0,
+      messages: [{ role: 'user', content: `Say ${crypto.randomUUID()}` }],
+    };
+    const post = (b: unknown) =>
+      gw.request('/v1/messages', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(b),
+      });
+    const first = await post(body);
+    expect(first.headers.get('x-gateway-cache')).toBe('MISS');
+    const firstBody = await first.json();
+    await storedUnder(body);
+    const again = await post(body);
+    expect(again.headers.get('x-gateway-cache')).toBe('HIT');
+    expect(await again.json()).toEqual(firstBody); // thinking block and signature included
+    // the same request streamed: the stored answer, as Anthropic events
+    const streamed = await post({ ...body, stream: true });
+    expect(streamed.headers.get('x-gateway-cache')).toBe('HIT');
+    expect(await streamed.text()).toContain('event: message_stop');
+
+    // differs only in a field the OpenAI translation would drop: its own entry
+    const other = await post({ ...body, thinking: { type: 'enabled', budget_tokens: 2000 } });
+    expect(other.headers.get('x-gateway-cache')).toBe('MISS');
+    expect(await s.requests()).toHaveLength(2);
+  });
+
+  it('replays a stored native stream event for event', async () => {
+    const { s, provider } = await anthropicTarget({ thinking: 'Streamed thought.' });
+    const { gw } = client({ a: provider });
+    const body = {
+      ...nativeRequest,
+      stream: true,
+      temperature: 0,
+      messages: [{ role: 'user', content: `Stream ${crypto.randomUUID()}` }],
+    };
+    const post = () =>
+      gw.request('/v1/messages', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const first = await post();
+    const firstText = await first.text();
+    await storedUnder(body);
+    const again = await post();
+    expect(again.headers.get('x-gateway-cache')).toBe('HIT');
+    expect(await again.text()).toBe(firstText);
+    expect(await s.requests()).toHaveLength(1);
   });
 });
 

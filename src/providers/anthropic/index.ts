@@ -1,7 +1,9 @@
 /**
  * Anthropic Messages API provider: `${baseUrl}/messages` with `x-api-key` and
  * `anthropic-version`. Translation lives in pure modules beside this one (request.ts,
- * response.ts, stream.ts).
+ * response.ts, stream.ts). Requests that came in Anthropic's own shape (`/v1/messages`) are
+ * sent as they are (`native`), so nothing without an OpenAI equivalent (cache_control,
+ * thinking, citations, new fields) is lost.
  */
 import type { z } from 'zod';
 import type { GatewayConfig } from '../../config/index.ts';
@@ -15,6 +17,9 @@ import { mapAnthropicError, toOpenAIResponse } from './response.ts';
 import { anthropicStreamMapper } from './stream.ts';
 
 type AnthropicConfig = z.output<typeof anthropicProviderSchema>;
+
+/** Client headers that reach an Anthropic target with a request sent as is (`/v1/messages`). */
+export const FORWARDED_HEADERS = ['anthropic-version', 'anthropic-beta'] as const;
 
 export function anthropicProvider(
   id: string,
@@ -35,6 +40,22 @@ export function anthropicProvider(
         headers: new Headers(headers),
         body: JSON.stringify(toAnthropicRequest(body, config.defaultMaxTokens)),
       };
+    },
+    native: {
+      format: 'anthropic',
+      buildRequest(body, clientHeaders) {
+        const out = new Headers(headers);
+        // The client's API version and beta features hold for its own request shape.
+        for (const name of FORWARDED_HEADERS) {
+          const value = clientHeaders.get(name);
+          if (value) out.set(name, value);
+        }
+        return {
+          url: joinUrl(config.baseUrl, 'messages'),
+          headers: out,
+          body: JSON.stringify(body),
+        };
+      },
     },
     probeRequest: () => ({ url: joinUrl(config.baseUrl, 'models'), headers: new Headers(headers) }),
     mapResponse: toOpenAIResponse,
