@@ -2,9 +2,12 @@
  * The Anthropic Messages request as a native exchange (src/proxy/native.ts): sent as it is to
  * Anthropic targets, translated for the others, answers turned back into Anthropic shapes.
  */
+
 import { FORWARDED_HEADERS } from '../providers/anthropic/index.ts';
 import { anthropicStreamMapper } from '../providers/anthropic/stream.ts';
+import { isObj } from '../providers/json.ts';
 import type { NativeExchange } from '../proxy/native.ts';
+import { eventsFromMessage, messageFromEvents } from './assemble.ts';
 import { toAnthropicMessage } from './response.ts';
 import type { AnthropicRequest } from './schema.ts';
 import { anthropicStreamError, encodeAnthropicEvent, toAnthropicStream } from './stream.ts';
@@ -21,6 +24,8 @@ export function anthropicExchange(req: AnthropicRequest, clientHeaders: Headers)
     headers,
     streamMapper: anthropicStreamMapper,
     errorEvent: (error) => encodeAnthropicEvent(anthropicStreamError(error)),
+    bodyFromEvents: messageFromEvents,
+    eventsFromBody: (body) => (isObj(body) ? eventsFromMessage(body) : []),
     fromOpenAI: {
       json: (body) => toAnthropicMessage(body, req.model),
       stream: (body) => toAnthropicStream(body, req.model),

@@ -27,8 +27,8 @@ export function answerFromCache(
 ): Response {
   const { entry } = hit;
   const { admission, native } = options;
-  // The stored native answer, when it is in the client's format (else: the OpenAI one, turned
-  // into the format; a stored native stream answering a non-streaming request takes that path).
+  // The stored native answer, when it is in the client's format, in either shape (else: the
+  // OpenAI one, turned into the format).
   const stored = native && entry.native?.format === native.format ? entry.native : undefined;
   c.header('age', String(hit.ageSeconds));
   const settlement = {
@@ -42,15 +42,18 @@ export function answerFromCache(
   if (!options.stream) {
     c.header('x-gateway-cost-usd', formatUsd(cost));
     annotateRequestLog(c, { ttfb_ms: Date.now() - c.var.startedAt });
-    if (stored?.body !== undefined) return c.json(stored.body as object, 200);
+    const body =
+      stored && (stored.body ?? (stored.events && native?.bodyFromEvents(stored.events)));
+    if (body) return c.json(body as object, 200);
     return c.json((native ? native.fromOpenAI.json(entry.body) : entry.body) as object, 200);
   }
   const finishLog = deferRequestLog(c);
   const ttfb = Date.now() - c.var.startedAt;
   const onEnd = (end: StreamEnd) =>
     finishLog({ status: 200, ttfb_ms: ttfb, stream_end: end.reason });
-  if (native && stored?.events) {
-    const readable = replayStream(stored.events, {
+  const events = stored && (stored.events ?? native?.eventsFromBody(stored.body));
+  if (native && events && events.length > 0) {
+    const readable = replayStream(events, {
       clientWantsUsage: true,
       mapEvent: native.streamMapper(),
       passthrough: { errorEvent: native.errorEvent },

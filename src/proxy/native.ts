@@ -22,6 +22,9 @@ export interface NativeExchange {
   streamMapper(): (event: EventSourceMessage) => string[];
   /** The event that ends a native stream after an upstream failure, in the format. */
   errorEvent(error: ErrorBody['error']): Uint8Array;
+  /** A stored stream (its events) as the body a non-streaming request gets, and back. */
+  bodyFromEvents(events: NonNullable<NativeAnswer['events']>): unknown;
+  eventsFromBody(body: unknown): NonNullable<NativeAnswer['events']>;
   /** Answers of targets that do not take the format, turned into it. */
   fromOpenAI: {
     json(body: unknown): unknown;

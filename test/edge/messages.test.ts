@@ -16,13 +16,16 @@ function client(providers: Record<string, unknown>, extra: Record<string, unknow
     },
     ...extra,
   });
-  const sdk = new Anthropic({
-    apiKey: 'sk-gw-client',
+  return { gw, sdk: sdkFor(gw) };
+}
+
+function sdkFor(gw: ReturnType<typeof gateway>, apiKey = 'sk-gw-client') {
+  return new Anthropic({
+    apiKey,
     baseURL: 'http://gateway.test',
     maxRetries: 0,
     fetch: (url, init) => gw.request(String(url).replace('http://gateway.test', ''), init),
   });
-  return { gw, sdk };
 }
 
 const anthropicTarget = async (step: Record<string, unknown> = {}) => {
@@ -371,10 +374,11 @@ describe('/v1/messages passes Anthropic requests through to Anthropic targets', 
     const again = await post(body);
     expect(again.headers.get('x-gateway-cache')).toBe('HIT');
     expect(await again.json()).toEqual(firstBody); // thinking block and signature included
-    // the same request streamed: the stored answer, as Anthropic events
-    const streamed = await post({ ...body, stream: true });
-    expect(streamed.headers.get('x-gateway-cache')).toBe('HIT');
-    expect(await streamed.text()).toContain('event: message_stop');
+    // the same request streamed: the stored Message, as the events Anthropic sends for it
+    const streamed = sdkFor(gw).messages.stream({ ...body, stream: true } as never);
+    const final = await streamed.finalMessage();
+    expect(final).toMatchObject(firstBody); // (the SDK adds its own parsed_output field)
+    expect((await streamed.withResponse()).response.headers.get('x-gateway-cache')).toBe('HIT');
 
     // differs only in a field the OpenAI translation would drop: its own entry
     const other = await post({ ...body, thinking: { type: 'enabled', budget_tokens: 2000 } });
@@ -403,6 +407,15 @@ describe('/v1/messages passes Anthropic requests through to Anthropic targets', 
     const again = await post();
     expect(again.headers.get('x-gateway-cache')).toBe('HIT');
     expect(await again.text()).toBe(firstText);
+    // the same request not streamed: the Message those events describe
+    const asMessage = await sdkFor(gw).messages.create({ ...body, stream: false } as never);
+    const signature = /"signature":"(sig_[0-9a-f]+)"/.exec(firstText)![1];
+    expect(asMessage.content).toEqual([
+      { type: 'thinking', thinking: 'Streamed thought.', signature },
+      { type: 'text', text: 'Hello! This is the fake Anthropic upstream.' },
+    ]);
+    expect(asMessage.id).toBe(/"id":"(msg_[0-9a-f]+)"/.exec(firstText)![1]);
+    expect(asMessage.usage.output_tokens).toBeGreaterThan(1);
     expect(await s.requests()).toHaveLength(1);
   });
 });
@@ -548,12 +561,7 @@ describe('/v1/messages errors are Anthropic-shaped', () => {
     const { key } = (await (await gw.admin('POST', '/keys', { name: 'anthropic sdk' })).json()) as {
       key: string;
     };
-    const sdk = new Anthropic({
-      apiKey: key,
-      baseURL: 'http://gateway.test',
-      maxRetries: 0,
-      fetch: (url, init) => gw.request(String(url).replace('http://gateway.test', ''), init),
-    });
+    const sdk = sdkFor(gw, key);
     const message = await sdk.messages.create({
       model: 'm',
       max_tokens: 5,
