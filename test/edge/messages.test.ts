@@ -369,7 +369,7 @@ describe('/v1/messages passes Anthropic requests through to Anthropic targets', 
       });
     const first = await post(body);
     expect(first.headers.get('x-gateway-cache')).toBe('MISS');
-    const firstBody = await first.json();
+    const firstBody = (await first.json()) as Record<string, unknown>;
     await storedUnder(body);
     const again = await post(body);
     expect(again.headers.get('x-gateway-cache')).toBe('HIT');
