@@ -83,7 +83,7 @@ export function createGateway(options: AppOptions): Gateway {
       );
     }
     for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
-    if (c.req.path === MESSAGES_PATH) {
+    if (c.req.path === MESSAGES_PATH || c.req.path.startsWith(`${MESSAGES_PATH}/`)) {
       return c.json(anthropicErrorBody(error, c.var.requestId), error.status as 400);
     }
     return c.json(error.toBody(), error.status as 400);

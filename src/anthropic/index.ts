@@ -15,6 +15,7 @@ import { anthropicExchange } from './native.ts';
 import { toOpenAIRequest } from './request.ts';
 import { anthropicRequestSchema } from './schema.ts';
 
+export { COUNT_TOKENS_PATH, countTokensHandler } from './count-tokens.ts';
 export { anthropicErrorBody } from './response.ts';
 
 export const MESSAGES_PATH = '/v1/messages';

@@ -12,16 +12,21 @@ import { toAnthropicMessage } from './response.ts';
 import type { AnthropicRequest } from './schema.ts';
 import { anthropicStreamError, encodeAnthropicEvent, toAnthropicStream } from './stream.ts';
 
-export function anthropicExchange(req: AnthropicRequest, clientHeaders: Headers): NativeExchange {
+/** The client headers an Anthropic target may see (`anthropic-version`, `anthropic-beta`). */
+export function forwardedHeaders(clientHeaders: Headers): Headers {
   const headers = new Headers();
   for (const name of FORWARDED_HEADERS) {
     const value = clientHeaders.get(name);
     if (value) headers.set(name, value);
   }
+  return headers;
+}
+
+export function anthropicExchange(req: AnthropicRequest, clientHeaders: Headers): NativeExchange {
   return {
     format: 'anthropic',
     body: req,
-    headers,
+    headers: forwardedHeaders(clientHeaders),
     streamMapper: anthropicStreamMapper,
     errorEvent: (error) => encodeAnthropicEvent(anthropicStreamError(error)),
     bodyFromEvents: messageFromEvents,

@@ -30,3 +30,8 @@ export const anthropicRequestSchema = z.looseObject({
 });
 
 export type AnthropicRequest = z.output<typeof anthropicRequestSchema>;
+
+/** `POST /v1/messages/count_tokens`: the same request without `max_tokens`. */
+export const countTokensRequestSchema = anthropicRequestSchema.extend({
+  max_tokens: z.number().int().positive().optional(),
+});

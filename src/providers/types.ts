@@ -35,6 +35,8 @@ export interface NativeSupport {
   /** `body` is the client's, with the upstream model name; `clientHeaders` the ones the
    * ingress forwards (e.g. `anthropic-beta`). */
   buildRequest(body: Record<string, unknown>, clientHeaders: Headers): UpstreamRequest;
+  /** The upstream's own token count of such a request, if it has one. */
+  countTokensRequest?(body: Record<string, unknown>, clientHeaders: Headers): UpstreamRequest;
 }
 
 /** An upstream error in OpenAI terms, from a provider whose error bodies are not OpenAI's. */

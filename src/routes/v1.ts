@@ -1,6 +1,11 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { MESSAGES_PATH, messagesHandler } from '../anthropic/index.ts';
+import {
+  COUNT_TOKENS_PATH,
+  countTokensHandler,
+  MESSAGES_PATH,
+  messagesHandler,
+} from '../anthropic/index.ts';
 import { apiKeyAuth } from '../auth/index.ts';
 import type { AppEnv } from '../context.ts';
 import { errors } from '../errors.ts';
@@ -40,6 +45,7 @@ export function v1Routes(maxBodyBytes: number): Hono<AppEnv> {
 
   /** Anthropic-shaped clients (@anthropic-ai/sdk): src/anthropic. */
   v1.post(MESSAGES_PATH.slice('/v1'.length), messagesHandler);
+  v1.post(COUNT_TOKENS_PATH.slice('/v1'.length), countTokensHandler);
 
   v1.post('/completions', async (c) => {
     const body = await parseBody(c, completionRequestSchema);

@@ -589,3 +589,65 @@ describe('/v1/messages errors are Anthropic-shaped', () => {
     expect(text.trim().split('\n\n').at(-1)).toMatch(/^event: error\ndata: .*"api_error"/);
   });
 });
+
+describe('/v1/messages/count_tokens', () => {
+  const countRequest = {
+    model: 'm',
+    system: 'Be brief.',
+    messages: [{ role: 'user' as const, content: 'How many tokens is this prompt?' }],
+    thinking: { type: 'enabled' as const, budget_tokens: 1024 },
+  };
+
+  it("asks the Anthropic target's own endpoint, with the request as it came", async () => {
+    const { s, provider } = await anthropicTarget();
+    const { sdk, gw } = client({ a: provider });
+    const raw = await sdk.messages
+      .countTokens(countRequest, { headers: { 'anthropic-beta': BETA } })
+      .withResponse();
+    // the fake's count: ceil(chars / 4) + 3 per message
+    const expected =
+      Math.ceil(('Be brief.'.length + countRequest.messages[0]!.content.length) / 4) + 3;
+    expect(raw.data).toEqual({ input_tokens: expected });
+    expect(raw.response.headers.get('x-gateway-provider')).toBe('a');
+    expect(raw.response.headers.get('x-gateway-estimated')).toBeNull();
+    const [sent] = await s.requests();
+    expect(sent!.path).toMatch(/\/v1\/messages\/count_tokens$/);
+    expect(sent!.body).toEqual({ ...countRequest, model: 'up-model' });
+    expect(sent!.headers['anthropic-beta']).toBe(BETA);
+    expect(gw.logs.at(-1)).toMatchObject({ status: 200, provider: 'a' });
+  });
+
+  it('estimates (and says so) when no target counts or the count fails', async () => {
+    const { provider: openai } = await openaiTarget();
+    const estimated = await client({ o: openai })
+      .sdk.messages.countTokens(countRequest)
+      .withResponse();
+    expect(estimated.response.headers.get('x-gateway-estimated')).toBe('true');
+    expect(estimated.data.input_tokens).toBeGreaterThan(5);
+
+    const { provider } = await anthropicTarget({ status: 500 });
+    const failed = await client({ a: provider })
+      .sdk.messages.countTokens(countRequest)
+      .withResponse();
+    expect(failed.response.headers.get('x-gateway-estimated')).toBe('true');
+    expect(failed.data.input_tokens).toBe(estimated.data.input_tokens);
+  });
+
+  it('refuses an unknown model and a bad body, Anthropic-shaped', async () => {
+    const { provider } = await anthropicTarget();
+    const { sdk, gw } = client({ a: provider });
+    await expect(
+      sdk.messages.countTokens({ ...countRequest, model: 'nope' }),
+    ).rejects.toBeInstanceOf(Anthropic.NotFoundError);
+    const bad = await gw.request('/v1/messages/count_tokens', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'm' }),
+    });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({
+      type: 'error',
+      error: { type: 'invalid_request_error' },
+    });
+  });
+});

@@ -1,6 +1,8 @@
 /**
  * A fake Anthropic Messages API upstream. TEST FIXTURE (not a model; nothing here is part of the
  * gateway). Wire shapes follow Anthropic's public API reference:
+ * - POST /v1/messages/count_tokens: https://docs.anthropic.com/en/api/messages-count-tokens
+ *   (`{input_tokens}`; the same request without `max_tokens`);
  * - POST /v1/messages: https://docs.anthropic.com/en/api/messages (request: `model`,
  *   `max_tokens` required, `messages`, `system`, `tools`; response: the Message object with
  *   `content` blocks `text` / `tool_use`, `stop_reason`, `stop_sequence`, `usage` with
@@ -100,7 +102,8 @@ function jsonPieces(input: unknown): string[] {
   return out;
 }
 
-function messages(step: AnthropicStep, body: unknown, headers: Record<string, unknown>): Reply {
+/** What every request must carry: a key, a version, a JSON body with model and messages. */
+function refused(body: unknown, headers: Record<string, unknown>): Reply | undefined {
   // `x-api-key`, or `Authorization: Bearer` (what @anthropic-ai/sdk >= 1 sends for apiKey)
   if (!headers['x-api-key'] && !String(headers.authorization ?? '').startsWith('Bearer '))
     return error(401, 'authentication_error', 'x-api-key header is required');
@@ -116,11 +119,27 @@ function messages(step: AnthropicStep, body: unknown, headers: Record<string, un
   }
   if (typeof body.model !== 'string')
     return error(400, 'invalid_request_error', 'model: Field required');
-  if (typeof body.max_tokens !== 'number') {
-    return error(400, 'invalid_request_error', 'max_tokens: Field required');
-  }
   if (!Array.isArray(body.messages) || body.messages.length === 0) {
     return error(400, 'invalid_request_error', 'messages: Field required');
+  }
+  return undefined;
+}
+
+/** POST /v1/messages/count_tokens (https://docs.anthropic.com/en/api/messages-count-tokens). */
+function countTokens(body: unknown, headers: Record<string, unknown>): Reply {
+  const problem = refused(body, headers);
+  if (problem) return problem;
+  if ((body as Record<string, unknown>).max_tokens !== undefined) {
+    return error(400, 'invalid_request_error', 'max_tokens: Extra inputs are not permitted');
+  }
+  return { status: 200, body: { input_tokens: inputTokens(body as Record<string, unknown>) } };
+}
+
+function messages(step: AnthropicStep, body: unknown, headers: Record<string, unknown>): Reply {
+  const problem = refused(body, headers);
+  if (problem) return problem;
+  if (!isObj(body) || typeof body.max_tokens !== 'number') {
+    return error(400, 'invalid_request_error', 'max_tokens: Field required');
   }
   const id = `msg_${hex(12)}`;
   const model = body.model;
@@ -263,6 +282,8 @@ export function startFakeAnthropic(
         };
       }
       if (method === 'POST' && path === '/v1/messages') return messages(step, body, headers);
+      if (method === 'POST' && path === '/v1/messages/count_tokens')
+        return countTokens(body, headers);
       return error(404, 'not_found_error', `Not found: ${method} ${path}`);
     },
   });

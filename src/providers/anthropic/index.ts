@@ -32,6 +32,16 @@ export function anthropicProvider(
     'x-api-key': config.apiKey,
     'anthropic-version': config.version,
   };
+  /** A request in Anthropic's own shape, sent as it is. */
+  const asIs = (path: string, body: Record<string, unknown>, clientHeaders: Headers) => {
+    const out = new Headers(headers);
+    // The client's API version and beta features hold for its own request shape.
+    for (const name of FORWARDED_HEADERS) {
+      const value = clientHeaders.get(name);
+      if (value) out.set(name, value);
+    }
+    return { url: joinUrl(config.baseUrl, path), headers: out, body: JSON.stringify(body) };
+  };
   return {
     ...providerBasics(id, config, defaults, [config.apiKey]),
     buildRequest(_endpoint, body) {
@@ -43,19 +53,9 @@ export function anthropicProvider(
     },
     native: {
       format: 'anthropic',
-      buildRequest(body, clientHeaders) {
-        const out = new Headers(headers);
-        // The client's API version and beta features hold for its own request shape.
-        for (const name of FORWARDED_HEADERS) {
-          const value = clientHeaders.get(name);
-          if (value) out.set(name, value);
-        }
-        return {
-          url: joinUrl(config.baseUrl, 'messages'),
-          headers: out,
-          body: JSON.stringify(body),
-        };
-      },
+      buildRequest: (body, clientHeaders) => asIs('messages', body, clientHeaders),
+      countTokensRequest: (body, clientHeaders) =>
+        asIs('messages/count_tokens', body, clientHeaders),
     },
     probeRequest: () => ({ url: joinUrl(config.baseUrl, 'models'), headers: new Headers(headers) }),
     mapResponse: toOpenAIResponse,
