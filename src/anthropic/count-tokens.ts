@@ -21,7 +21,9 @@ export async function countTokensHandler(c: Context<AppEnv>): Promise<Response> 
   const req = await parseBody(c, countTokensRequestSchema);
   const model = resolveModel(c, req.model, 'chat', COUNT_TOKENS_PATH);
   const plan = await routeRequest(c, model);
-  const counter = plan.find(({ provider }) => provider.native?.countTokensRequest);
+  const counter = plan.find(
+    ({ provider }) => provider.native?.format === 'anthropic' && provider.native.countTokensRequest,
+  );
   if (counter) {
     const { provider, target } = counter;
     const request = provider.native!.countTokensRequest!(

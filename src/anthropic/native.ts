@@ -3,7 +3,6 @@
  * Anthropic targets, translated for the others, answers turned back into Anthropic shapes.
  */
 
-import { FORWARDED_HEADERS } from '../providers/anthropic/index.ts';
 import { anthropicStreamMapper } from '../providers/anthropic/stream.ts';
 import { isObj } from '../providers/json.ts';
 import type { NativeExchange } from '../proxy/native.ts';
@@ -12,7 +11,11 @@ import { toAnthropicMessage } from './response.ts';
 import type { AnthropicRequest } from './schema.ts';
 import { anthropicStreamError, encodeAnthropicEvent, toAnthropicStream } from './stream.ts';
 
-/** The client headers an Anthropic target may see (`anthropic-version`, `anthropic-beta`). */
+/** Client headers that reach an Anthropic target with a request sent as is. Never the
+ * client's own key (`x-api-key`, `authorization`): the target gets the provider's. */
+const FORWARDED_HEADERS = ['anthropic-version', 'anthropic-beta'] as const;
+
+/** The client headers an Anthropic target may see. */
 export function forwardedHeaders(clientHeaders: Headers): Headers {
   const headers = new Headers();
   for (const name of FORWARDED_HEADERS) {

@@ -33,7 +33,7 @@ export type NativeFormat = 'anthropic';
 export interface NativeSupport {
   format: NativeFormat;
   /** `body` is the client's, with the upstream model name; `clientHeaders` the ones the
-   * ingress forwards (e.g. `anthropic-beta`). */
+   * ingress chose to forward (e.g. `anthropic-beta`), all set on the upstream request. */
   buildRequest(body: Record<string, unknown>, clientHeaders: Headers): UpstreamRequest;
   /** The upstream's own token count of such a request, if it has one. */
   countTokensRequest?(body: Record<string, unknown>, clientHeaders: Headers): UpstreamRequest;

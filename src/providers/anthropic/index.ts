@@ -18,9 +18,6 @@ import { anthropicStreamMapper } from './stream.ts';
 
 type AnthropicConfig = z.output<typeof anthropicProviderSchema>;
 
-/** Client headers that reach an Anthropic target with a request sent as is (`/v1/messages`). */
-export const FORWARDED_HEADERS = ['anthropic-version', 'anthropic-beta'] as const;
-
 export function anthropicProvider(
   id: string,
   config: AnthropicConfig,
@@ -32,14 +29,11 @@ export function anthropicProvider(
     'x-api-key': config.apiKey,
     'anthropic-version': config.version,
   };
-  /** A request in Anthropic's own shape, sent as it is. */
+  /** A request in Anthropic's own shape, sent as it is, with the headers the ingress forwards
+   * (the client's API version and beta features hold for its own request shape). */
   const asIs = (path: string, body: Record<string, unknown>, clientHeaders: Headers) => {
     const out = new Headers(headers);
-    // The client's API version and beta features hold for its own request shape.
-    for (const name of FORWARDED_HEADERS) {
-      const value = clientHeaders.get(name);
-      if (value) out.set(name, value);
-    }
+    clientHeaders.forEach((value, name) => out.set(name, value));
     return { url: joinUrl(config.baseUrl, path), headers: out, body: JSON.stringify(body) };
   };
   return {
