@@ -33,7 +33,7 @@ export function anthropicProvider(
    * (the client's API version and beta features hold for its own request shape). */
   const asIs = (path: string, body: Record<string, unknown>, clientHeaders: Headers) => {
     const out = new Headers(headers);
-    clientHeaders.forEach((value, name) => out.set(name, value));
+    for (const [name, value] of clientHeaders) out.set(name, value);
     return { url: joinUrl(config.baseUrl, path), headers: out, body: JSON.stringify(body) };
   };
   return {
