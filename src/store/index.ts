@@ -1,2 +1,3 @@
-/** Shared state: the Upstash Redis client (./redis.ts). */
+/** Shared state: the Upstash Redis clients (./redis.ts) and objects kept per client. */
+export { perClient } from './per-client.ts';
 export { createRedis, type Redis, type RedisClients } from './redis.ts';
