@@ -37,7 +37,8 @@ export function usageKeys(event: UsageEvent): string[] {
 /**
  * Plain commands rather than an explicit pipeline: the client auto-pipelines (see
  * src/store/redis.ts), so these go out in one HTTP request together with the rest of the
- * settlement issued in the same tick (budget settle, token refund) instead of one each.
+ * settlement issued in the same tick (budget settle, token refund, and the settlements of
+ * other requests batched with it by `writeBehind`) instead of one each.
  */
 export async function recordUsage(redis: Redis, event: UsageEvent): Promise<void> {
   const writes: Promise<unknown>[] = [];
