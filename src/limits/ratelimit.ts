@@ -6,7 +6,9 @@ import { perClient, type Redis } from '../store/index.ts';
  * per minute as a token bucket refilled every second (so capacity returns smoothly, not in
  * one lump at the minute). Limiters live at module scope, one per (Redis client, limit)
  * (`perClient`), so their `ephemeralCache` survives between requests in an isolate and
- * blocks a key that is over its limit without a Redis round trip.
+ * blocks a key that is over its limit without a Redis round trip. `timeout: 0`: no timer of
+ * the library's own per call (by default it answers `success: true` after 5 s, failing open
+ * whatever `limits.failMode` says); the Redis client's deadline and `guard` decide instead.
  */
 export function requestLimiter(redis: Redis, perMinute: number): Ratelimit {
   return perClient(
@@ -19,6 +21,7 @@ export function requestLimiter(redis: Redis, perMinute: number): Ratelimit {
         limiter: Ratelimit.slidingWindow(perMinute, '1 m'),
         ephemeralCache: new Map(),
         analytics: false,
+        timeout: 0,
       }),
   );
 }
@@ -36,6 +39,7 @@ export function tokenLimiter(redis: Redis, perMinute: number): Ratelimit {
         // No ephemeral cache here: refunds must be able to reopen a bucket at once.
         ephemeralCache: false,
         analytics: false,
+        timeout: 0,
       }),
   );
 }
