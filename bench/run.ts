@@ -3,6 +3,8 @@
  *
  *   upstream  the fake OpenAI upstream (tools/fakes/openai.ts), answering at once
  *   floor     workers/passthrough.ts under `wrangler dev`: a bare pass-through on the same runtime
+ *   floor-log the same plus one ~1 KB JSON console.log line per request, as the gateway writes:
+ *             what that one line costs under `wrangler dev` (its inspector relay), on its own
  *   gateway   this gateway (root wrangler.toml) under `wrangler dev`, in front of the same upstream,
  *             with API-key auth, limits and budget on (a local Upstash Redis holds the key)
  *   gateway-noauth  the same with GATEWAY_AUTH_ENABLED=false: the cost of auth + limits
@@ -57,8 +59,8 @@ const TARGETS = { rpsRatio: 0.75, p50Ratio: 1.3, ttfbAddedMs: 1 };
 const MODES: Mode[] = ['json', 'stream', 'cached'];
 /** Who runs each load mode: `cached` (a fixed temperature-0 body) only the floor and the gateway. */
 const MODE_TARGETS: Record<Mode, string[]> = {
-  json: ['upstream', 'floor', 'gateway', 'gateway-noauth'],
-  stream: ['upstream', 'floor', 'gateway', 'gateway-noauth'],
+  json: ['upstream', 'floor', 'gateway', 'gateway-noauth', 'floor-log'],
+  stream: ['upstream', 'floor', 'gateway', 'gateway-noauth', 'floor-log'],
   cached: ['floor', 'gateway'],
 };
 const GATEWAYS = ['gateway', 'gateway-noauth'];
@@ -80,11 +82,14 @@ interface Ratio {
   max: number;
 }
 type Ratios = Record<'rps' | 'p50' | 'p99', Ratio>;
-/** gateway − gateway-noauth: p50 per round (median, min-max), worker and all CPU ms/request. */
+/** a − b: p50 per round (median, min-max), worker and all CPU ms/request (auth: gateway −
+ * gateway-noauth; log line: floor-log − floor). */
 interface AuthCost {
   p50Ms: Ratio;
   workerCpuMs: number;
   allCpuMs: number;
+  devProxyCpuMs?: number;
+  wranglerCpuMs?: number;
 }
 interface Latency {
   p50: number;
@@ -155,6 +160,12 @@ async function main(): Promise<void> {
     gatewayNamed('gateway'),
     gatewayNamed('gateway-noauth', { GATEWAY_AUTH_ENABLED: 'false' }),
     gatewayNamed('gateway-b'),
+    startWrangler({
+      name: 'floor-log',
+      config: 'bench/wrangler.passthrough.toml',
+      vars: { UPSTREAM_URL: upstream, LOG_LINE: '1' },
+      readyPath: '/v1/models',
+    }),
   ]);
   const failed = started.find((s) => s.status === 'rejected');
   if (failed) throw failed.reason;
@@ -162,7 +173,11 @@ async function main(): Promise<void> {
   const [floor, gateway, gatewayB] = [servers[0]!, servers[1]!, servers[3]!];
   const targets: Target[] = [
     { name: 'upstream', url: upstream + CHAT },
-    ...servers.slice(0, 3).map((s) => ({ name: s.name, url: s.url + CHAT, cpuMs: s.cpuMs })),
+    ...[...servers.slice(0, 3), servers[4]!].map((s) => ({
+      name: s.name,
+      url: s.url + CHAT,
+      cpuMs: s.cpuMs,
+    })),
   ];
 
   // Load: each round runs every target once per mode, in alternating order.
@@ -188,27 +203,40 @@ async function main(): Promise<void> {
       Object.fromEntries(MODE_TARGETS[mode].map((name) => [name, summarise(runs[mode][name]!)])),
     ]),
   ) as Record<Mode, Record<string, Summary>>;
-  const ratios = Object.fromEntries(
-    MODES.map((mode) => {
-      const of = (name: string, key: keyof Ratios) =>
-        ratio(runs[mode][name]!, runs[mode].floor!, (run) => run[key]);
-      const names = GATEWAYS.filter((name) => runs[mode][name]);
-      const set = (n: string) => ({ rps: of(n, 'rps'), p50: of(n, 'p50'), p99: of(n, 'p99') });
-      return [mode, Object.fromEntries(names.map((n) => [n, set(n)]))];
-    }),
-  ) as Record<Mode, Record<string, Ratios>>;
-  const authCost = Object.fromEntries(
-    (['json', 'stream'] as const).map((mode) => {
-      const [on, off] = [load[mode].gateway!.cpu, load[mode]['gateway-noauth']!.cpu];
-      const all = (c: CpuMs) => c.worker + c.devProxy + c.wrangler;
-      const cost: AuthCost = {
-        p50Ms: ratio(runs[mode].gateway!, runs[mode]['gateway-noauth']!, (r) => r.p50, 'diff'),
-        workerCpuMs: on && off ? on.worker - off.worker : Number.NaN,
-        allCpuMs: on && off ? all(on) - all(off) : Number.NaN,
-      };
-      return [mode, cost];
-    }),
-  ) as Record<'json' | 'stream', AuthCost>;
+  const ratiosTo = (base: string, modes: Mode[]) =>
+    Object.fromEntries(
+      modes.map((mode) => {
+        const of = (name: string, key: keyof Ratios) =>
+          ratio(runs[mode][name]!, runs[mode][base]!, (run) => run[key]);
+        const names = GATEWAYS.filter((name) => runs[mode][name]);
+        const set = (n: string) => ({ rps: of(n, 'rps'), p50: of(n, 'p50'), p99: of(n, 'p99') });
+        return [mode, Object.fromEntries(names.map((n) => [n, set(n)]))];
+      }),
+    ) as Record<Mode, Record<string, Ratios>>;
+  const ratios = ratiosTo('floor', MODES);
+  // the same against a floor that also writes the one log line: what the gateway costs beyond it
+  const ratiosToFloorLog = ratiosTo('floor-log', ['json', 'stream']);
+  const difference = (a: string, b: string) =>
+    Object.fromEntries(
+      (['json', 'stream'] as const).map((mode) => {
+        const [on, off] = [load[mode][a]!.cpu, load[mode][b]!.cpu];
+        const all = (c: CpuMs) => c.worker + c.devProxy + c.wrangler;
+        const cost: AuthCost = {
+          p50Ms: ratio(runs[mode][a]!, runs[mode][b]!, (r) => r.p50, 'diff'),
+          workerCpuMs: on && off ? on.worker - off.worker : Number.NaN,
+          allCpuMs: on && off ? all(on) - all(off) : Number.NaN,
+          ...(on && off
+            ? {
+                devProxyCpuMs: on.devProxy - off.devProxy,
+                wranglerCpuMs: on.wrangler - off.wrangler,
+              }
+            : {}),
+        };
+        return [mode, cost];
+      }),
+    ) as Record<'json' | 'stream', AuthCost>;
+  const authCost = difference('gateway', 'gateway-noauth');
+  const logLineCost = difference('floor-log', 'floor');
   const cachedLoadCounts: Record<string, number> = {}; // the measured runs' answers, all rounds
   for (const run of runs.cached.gateway!)
     for (const [k, v] of Object.entries(run.cache)) count(cachedLoadCounts, k, v);
@@ -218,6 +246,9 @@ async function main(): Promise<void> {
   const streams = await measureStreams(urls, { warmup: SETTINGS.ttfbWarmup, n: SETTINGS.ttfbN });
   const ttfbAddedMs = Object.fromEntries(
     GATEWAYS.map((name) => [name, streams[name]!.ttfbP50 - streams.floor!.ttfbP50]),
+  );
+  const ttfbAddedToFloorLogMs = Object.fromEntries(
+    GATEWAYS.map((name) => [name, streams[name]!.ttfbP50 - streams['floor-log']!.ttfbP50]),
   );
 
   const tiers = await measureTiers(floor.url + CHAT, gateway.url + CHAT, gatewayB.url + CHAT);
@@ -242,6 +273,7 @@ async function main(): Promise<void> {
       cores: cpus().length,
       loadavgAtStart: loadAtStart,
       loadavgAtEnd: loadavg().map((x) => Number(x.toFixed(2))),
+      redis: redis.backend,
       note: 'load generator, upstream, floor and gateway share these cores',
     },
     settings: SETTINGS,
@@ -249,7 +281,9 @@ async function main(): Promise<void> {
     load,
     streams,
     ratios: { ...ratios, ttfbAddedMs },
+    ratiosToFloorLog: { ...ratiosToFloorLog, ttfbAddedMs: ttfbAddedToFloorLogMs },
     authCost,
+    logLineCost,
     cache: { load: { gateway: cachedLoadCounts }, tiers, workload },
     targets: TARGETS,
     met,
@@ -386,7 +420,11 @@ function formatReport(report: {
   load: Record<Mode, Record<string, Summary>>;
   streams: Record<string, StreamStats>;
   ratios: Record<Mode, Record<string, Ratios>> & { ttfbAddedMs: Record<string, number> };
+  ratiosToFloorLog: Partial<Record<Mode, Record<string, Ratios>>> & {
+    ttfbAddedMs: Record<string, number>;
+  };
   authCost: Record<'json' | 'stream', AuthCost>;
+  logLineCost: Record<'json' | 'stream', AuthCost>;
   cache: {
     load: { gateway: Record<string, number> };
     tiers: Record<string, Latency>;
@@ -395,7 +433,8 @@ function formatReport(report: {
   met: Record<keyof typeof TARGETS, boolean>;
   runtimeS: number;
 }): string {
-  const { machine, load, streams, ratios, authCost, cache, met } = report;
+  const { machine, load, streams, ratios, ratiosToFloorLog, authCost, logLineCost, cache, met } =
+    report;
   const { connections, seconds, rounds } = SETTINGS;
   const lines = [
     '',
@@ -432,28 +471,45 @@ function formatReport(report: {
   const mark = (ok: boolean) => (ok ? 'met' : 'NOT MET');
   const show = (r: Ratio, unit = 'x') =>
     `${fmt(r.median, 2)}${unit} (${fmt(r.min, 2)}-${fmt(r.max, 2)})`;
-  lines.push('', '/ floor (median over rounds; min-max over rounds in brackets):');
-  for (const mode of MODES) {
-    for (const [name, { rps, p50, p99 }] of Object.entries(ratios[mode])) {
-      const label = mode === 'cached' ? `${name} (cache hits)` : name;
-      lines.push(
-        `  ${mode.padEnd(6)}  ${label.padEnd(20)} req/s ${show(rps)};  p50 ${show(p50)};  p99 ${show(p99)}`,
-      );
+  const ratioLines = (byMode: Partial<Record<Mode, Record<string, Ratios>>>) => {
+    for (const mode of MODES) {
+      for (const [name, { rps, p50, p99 }] of Object.entries(byMode[mode] ?? {})) {
+        const label = mode === 'cached' ? `${name} (cache hits)` : name;
+        lines.push(
+          `  ${mode.padEnd(6)}  ${label.padEnd(20)} req/s ${show(rps)};  p50 ${show(p50)};  p99 ${show(p99)}`,
+        );
+      }
     }
-  }
+  };
+  lines.push('', '/ floor (median over rounds; min-max over rounds in brackets):');
+  ratioLines(ratios);
   lines.push(
     `  targets (gateway, json and stream): req/s >= ${TARGETS.rpsRatio}x ${mark(met.rpsRatio)}, ` +
       `p50 <= ${TARGETS.p50Ratio}x ${mark(met.p50Ratio)}`,
     `  stream TTFB p50 - floor: gateway ${fmt(ratios.ttfbAddedMs.gateway!, 2)} ms, gateway-noauth ` +
       `${fmt(ratios.ttfbAddedMs['gateway-noauth']!, 2)} ms (target <= ${TARGETS.ttfbAddedMs} ms: ` +
       `${mark(met.ttfbAddedMs)})`,
-    '',
-    'auth + limits + budget, gateway - gateway-noauth:',
   );
+  lines.push('/ floor-log (the floor plus the one log line; for reading, not the targets):');
+  ratioLines(ratiosToFloorLog);
+  const toLog = ratiosToFloorLog.ttfbAddedMs;
+  lines.push(
+    `  stream TTFB p50 - floor-log: gateway ${fmt(toLog.gateway!, 2)} ms, gateway-noauth ` +
+      `${fmt(toLog['gateway-noauth']!, 2)} ms`,
+  );
+  lines.push('', 'auth + limits + budget, gateway - gateway-noauth:');
   for (const [mode, c] of Object.entries(authCost)) {
     lines.push(
       `  ${mode.padEnd(6)}  p50 +${show(c.p50Ms, ' ms')};  CPU ms/req: worker ` +
         `+${fmt(c.workerCpuMs, 2)}, all +${fmt(c.allCpuMs, 2)}`,
+    );
+  }
+  lines.push('one console.log line per request under wrangler dev, floor-log - floor:');
+  for (const [mode, c] of Object.entries(logLineCost)) {
+    lines.push(
+      `  ${mode.padEnd(6)}  p50 +${show(c.p50Ms, ' ms')};  CPU ms/req: worker ` +
+        `+${fmt(c.workerCpuMs, 2)}, dev proxy +${fmt(c.devProxyCpuMs ?? Number.NaN, 2)}, ` +
+        `wrangler +${fmt(c.wranglerCpuMs ?? Number.NaN, 2)}, all +${fmt(c.allCpuMs, 2)}`,
     );
   }
   const counts = (c: Record<string, number>) =>

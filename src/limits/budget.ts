@@ -1,4 +1,4 @@
-import type { Redis } from '../store/index.ts';
+import { perClient, type Redis } from '../store/index.ts';
 
 /**
  * Monthly spend budgets, exact under concurrency. Before the upstream call a request
@@ -11,7 +11,10 @@ import type { Redis } from '../store/index.ts';
  *   gw:budget:res:<keyId>:<YYYY-MM>  zset: requestId scored by expiry (ms)
  *
  * Written as Lua (no library does budgets) and run with EVALSHA, falling back to EVAL on
- * NOSCRIPT (@upstash/redis's `createScript`).
+ * NOSCRIPT (@upstash/redis's `createScript`). One Script per client and source, made once:
+ * a new Script hashes its source (SHA-1, async) before its first EVALSHA, which also made
+ * the call miss the client's auto-pipeline batch (one HTTP request for the checks that are
+ * issued together).
  */
 
 const RESERVE = `
@@ -79,7 +82,7 @@ export async function reserveBudget(
   requestId: string,
   now: number = Date.now(),
 ): Promise<Reservation> {
-  const script = redis.createScript<[number, number, number]>(RESERVE);
+  const script = scriptFor<[number, number, number]>(redis, RESERVE);
   const [admitted, spent, reserved] = await script.exec(
     [keys.hash, keys.zset],
     [String(budgetNanos), String(amountNanos), requestId, String(now), String(RESERVATION_TTL_MS)],
@@ -94,8 +97,16 @@ export async function settleBudget(
   requestId: string,
   costNanos: number,
 ): Promise<number> {
-  const script = redis.createScript<number>(SETTLE);
+  const script = scriptFor<number>(redis, SETTLE);
   return script.exec([keys.hash, keys.zset], [requestId, String(costNanos)]);
+}
+
+interface Script<T> {
+  exec(keys: string[], args: string[]): Promise<T>;
+}
+
+function scriptFor<T>(redis: Redis, source: string): Script<T> {
+  return perClient(redis, `script:${source}`, () => redis.createScript<T>(source));
 }
 
 export async function readSpend(redis: Redis, keys: BudgetKeys) {

@@ -4,7 +4,8 @@
  * `limits.failMode` is `closed`) or returns an Admission whose `settle()` must be called once
  * when the request is over: it corrects the token reservation with the real usage (a
  * negative-rate refund), replaces the budget reservation with the real cost, and adds the
- * usage counters, all through `waitUntil`.
+ * usage counters, all through `waitUntil`, batched per isolate (`writeBehind`: written a
+ * few ms later, together with other requests' settlements, in one Redis request).
  */
 import type { Context } from 'hono';
 import type { ModelConfig } from '../config/index.ts';
@@ -12,6 +13,7 @@ import { type AppEnv, waitUntil } from '../context.ts';
 import { errors } from '../errors.ts';
 import { annotateRequestLog } from '../observability/index.ts';
 import type { Endpoint } from '../schemas/openai.ts';
+import { writeBehind } from '../store/index.ts';
 import { periods, recordUsage } from '../usage/counters.ts';
 import { estimatePromptTokens, type Usage } from '../usage/index.ts';
 import { costNanos, maxCostNanos, priceFor } from '../usage/pricing.ts';
@@ -135,27 +137,30 @@ export async function admit(c: Context<AppEnv>, request: AdmissionRequest): Prom
       };
       const nanos = cost(settlement);
       const tpm = tokensReserved ? key?.limits.tokensPerMinute : undefined;
-      const work: Promise<unknown>[] = [
-        recordUsage(redis, {
-          keyId: key?.id,
-          tenant: key?.tenant,
-          model: String(body.model),
-          usage,
-          costNanos: nanos,
-          at,
-        }),
-      ];
-      if (key && budget) work.push(settleBudget(redis, budget, requestId, nanos));
-      if (key && tpm && tokensReserved) {
-        // Negative rate = refund of what was reserved but not used. A positive difference
-        // (the estimate was low) is charged too, as far as the bucket still holds tokens.
-        const delta = usage.total_tokens - tokensReserved;
-        if (delta !== 0) work.push(tokenLimiter(redis, tpm).limit(key.id, { rate: delta }));
-      }
-      waitUntil(
-        c,
-        Promise.allSettled(work).then((results) => warnIfFailed(c, results)),
-      );
+      // Batched with the settlements of other requests in this isolate (one Redis request
+      // per few ms, see writeBehind); the counters go first, so once the spend shows, so
+      // does the usage.
+      const job = () => {
+        const work: Promise<unknown>[] = [
+          recordUsage(redis, {
+            keyId: key?.id,
+            tenant: key?.tenant,
+            model: String(body.model),
+            usage,
+            costNanos: nanos,
+            at,
+          }),
+        ];
+        if (key && budget) work.push(settleBudget(redis, budget, requestId, nanos));
+        if (key && tpm && tokensReserved) {
+          // Negative rate = refund of what was reserved but not used. A positive difference
+          // (the estimate was low) is charged too, as far as the bucket still holds tokens.
+          const delta = usage.total_tokens - tokensReserved;
+          if (delta !== 0) work.push(tokenLimiter(redis, tpm).limit(key.id, { rate: delta }));
+        }
+        return Promise.allSettled(work).then((results) => warnIfFailed(c, results));
+      };
+      waitUntil(c, writeBehind(redis, job));
     },
   };
 }

@@ -1,31 +1,17 @@
 import { Ratelimit } from '@upstash/ratelimit';
-import type { Redis } from '../store/index.ts';
+import { perClient, type Redis } from '../store/index.ts';
 
 /**
  * Per-key limiters from @upstash/ratelimit: requests per minute as a sliding window, tokens
  * per minute as a token bucket refilled every second (so capacity returns smoothly, not in
- * one lump at the minute). Limiters live at module scope, one per (Redis client, limit),
- * so their `ephemeralCache` survives between requests in an isolate and blocks a key that
- * is over its limit without a Redis round trip.
+ * one lump at the minute). Limiters live at module scope, one per (Redis client, limit)
+ * (`perClient`), so their `ephemeralCache` survives between requests in an isolate and
+ * blocks a key that is over its limit without a Redis round trip. `timeout: 0`: no timer of
+ * the library's own per call (by default it answers `success: true` after 5 s, failing open
+ * whatever `limits.failMode` says); the Redis client's deadline and `guard` decide instead.
  */
-const limiters = new WeakMap<Redis, Map<string, Ratelimit>>();
-
-function cached(redis: Redis, id: string, make: () => Ratelimit): Ratelimit {
-  let byId = limiters.get(redis);
-  if (!byId) {
-    byId = new Map();
-    limiters.set(redis, byId);
-  }
-  let limiter = byId.get(id);
-  if (!limiter) {
-    limiter = make();
-    byId.set(id, limiter);
-  }
-  return limiter;
-}
-
 export function requestLimiter(redis: Redis, perMinute: number): Ratelimit {
-  return cached(
+  return perClient(
     redis,
     `rpm:${perMinute}`,
     () =>
@@ -35,13 +21,14 @@ export function requestLimiter(redis: Redis, perMinute: number): Ratelimit {
         limiter: Ratelimit.slidingWindow(perMinute, '1 m'),
         ephemeralCache: new Map(),
         analytics: false,
+        timeout: 0,
       }),
   );
 }
 
 export function tokenLimiter(redis: Redis, perMinute: number): Ratelimit {
   const refillPerSecond = Math.max(1, Math.floor(perMinute / 60));
-  return cached(
+  return perClient(
     redis,
     `tpm:${perMinute}`,
     () =>
@@ -52,6 +39,7 @@ export function tokenLimiter(redis: Redis, perMinute: number): Ratelimit {
         // No ephemeral cache here: refunds must be able to reopen a bucket at once.
         ephemeralCache: false,
         analytics: false,
+        timeout: 0,
       }),
   );
 }

@@ -119,7 +119,10 @@ export async function attemptUpstream(
       `upstream connection failed: ${describe(err, provider.secrets)}`,
     );
   } finally {
-    if (!streaming) detach();
+    if (!streaming) {
+      detach();
+      deadline.clear();
+    }
   }
 }
 
@@ -171,6 +174,9 @@ async function readBounded(response: Response, max: number): Promise<string> {
   return text.length > max ? text.slice(0, max) : text;
 }
 
+/** The whole body as text, with `idleMs` allowed between chunks. Decodes with one
+ * TextDecoder (multi-byte characters split across chunks are fine) rather than a
+ * TextDecoderStream, which costs a transform stream per response. */
 async function readAllWithIdle(
   response: Response,
   deadline: Deadline,
@@ -178,14 +184,15 @@ async function readAllWithIdle(
   idleMs: number,
 ): Promise<string> {
   if (!response.body) return '';
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
   let text = '';
   let first = true;
   for (;;) {
     const { done, value } = await deadline.race(reader.read(), first ? firstByteMs : idleMs);
-    if (done) return text;
+    if (done) return text + decoder.decode();
     first = false;
-    text += value;
+    text += decoder.decode(value, { stream: true });
   }
 }
 

@@ -8,6 +8,9 @@ import type { GatewayConfig } from '../config/index.ts';
  *   client's default of five retries with backoff.
  * - `background`: settlement writes after the response (spend, refunds, counters), where
  *   losing a write loses money: 10x the deadline and three retries.
+ * Both auto-pipeline (the client's default, set here because the request path relies on it):
+ * commands issued in the same tick share one HTTP request, e.g. the rpm, tpm and budget
+ * checks of `admit`, and the counters, budget settle and token refund of a settlement.
  */
 export interface RedisClients {
   foreground: Redis;
@@ -24,6 +27,7 @@ export function createRedis(config: GatewayConfig): RedisClients | undefined {
       retry: { retries, backoff: (n) => 20 * 2 ** n },
       signal: () => AbortSignal.timeout(deadline),
       enableTelemetry: false,
+      enableAutoPipelining: true,
     });
   return { foreground: client(timeoutMs, 1), background: client(timeoutMs * 10, 3) };
 }

@@ -34,17 +34,25 @@ export function usageKeys(event: UsageEvent): string[] {
   return keys;
 }
 
+/**
+ * Plain commands rather than an explicit pipeline: the client auto-pipelines (see
+ * src/store/redis.ts), so these go out in one HTTP request together with the rest of the
+ * settlement issued in the same tick (budget settle, token refund, and the settlements of
+ * other requests batched with it by `writeBehind`) instead of one each.
+ */
 export async function recordUsage(redis: Redis, event: UsageEvent): Promise<void> {
-  const pipe = redis.pipeline();
+  const writes: Promise<unknown>[] = [];
   for (const key of usageKeys(event)) {
-    pipe.hincrby(key, 'requests', 1);
-    pipe.hincrby(key, 'prompt_tokens', event.usage.prompt_tokens);
-    pipe.hincrby(key, 'completion_tokens', event.usage.completion_tokens);
-    pipe.hincrby(key, 'cached_tokens', event.usage.cached_tokens ?? 0);
-    pipe.hincrby(key, 'cost_nanos', event.costNanos);
-    pipe.expire(key, RETENTION_SECONDS);
+    writes.push(
+      redis.hincrby(key, 'requests', 1),
+      redis.hincrby(key, 'prompt_tokens', event.usage.prompt_tokens),
+      redis.hincrby(key, 'completion_tokens', event.usage.completion_tokens),
+      redis.hincrby(key, 'cached_tokens', event.usage.cached_tokens ?? 0),
+      redis.hincrby(key, 'cost_nanos', event.costNanos),
+      redis.expire(key, RETENTION_SECONDS),
+    );
   }
-  await pipe.exec();
+  await Promise.all(writes);
 }
 
 export interface UsageTotals {
