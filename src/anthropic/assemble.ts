@@ -5,21 +5,13 @@
  * Reference: https://docs.anthropic.com/en/docs/build-with-claude/streaming (event flow,
  * text_delta / input_json_delta / thinking_delta / signature_delta / citations_delta).
  */
-type Json = Record<string, unknown>;
-const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+import { isObj, type Json, parseJson } from '../providers/json.ts';
+import type { StoredEvent } from '../sse/index.ts';
 
-export interface StoredEvent {
-  event?: string | undefined;
-  data: string;
-}
-
+/** A JSON object from untrusted text, or undefined. */
 function parse(data: string): Json | undefined {
-  try {
-    const value = JSON.parse(data) as unknown;
-    return isObj(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
+  const value = parseJson(data);
+  return isObj(value) ? value : undefined;
 }
 
 /** A complete event stream (message_start ... message_stop) as the Message it describes. */

@@ -14,13 +14,13 @@ import { admit } from '../limits/index.ts';
 import { annotateRequestLog, deferRequestLog } from '../observability/index.ts';
 import { type PlannedTarget, routeRequest, tripsCircuit } from '../routing/index.ts';
 import type { Endpoint } from '../schemas/openai.ts';
-import { SSE_HEADERS } from '../sse/index.ts';
+import { SSE_HEADERS, type StoredEvent } from '../sse/index.ts';
 import { estimatedUsage, estimatePromptTokens } from '../usage/index.ts';
 import { formatUsd } from '../usage/pricing.ts';
 import { type AttemptFailure, attemptUpstream } from './attempt.ts';
 import { DispatchError, dispatch } from './dispatch.ts';
 import { answerFromCache } from './from-cache.ts';
-import { type NativeAnswer, type NativeExchange, speaksNative } from './native.ts';
+import { type NativeExchange, nativeFor } from './native.ts';
 import { relayStream } from './stream-relay.ts';
 
 export interface ProxyRequest {
@@ -62,19 +62,17 @@ export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<
   try {
     outcome = await dispatch(
       plan,
-      async ({ provider, target }) =>
-        attemptUpstream(
-          provider,
-          native && speaksNative(provider, native)
-            ? provider.native!.buildRequest({ ...native.body, model: target.model }, native.headers)
-            : await provider.buildRequest(
-                endpoint,
-                upstreamBody(body, target.model, stream, provider.streamUsage),
-                meta,
-              ),
-          stream,
-          signal,
-        ),
+      async ({ provider, target }) => {
+        const asIs = nativeFor(provider, native);
+        const upstream = asIs
+          ? provider.native!.buildRequest({ ...asIs.body, model: target.model }, asIs.headers)
+          : await provider.buildRequest(
+              endpoint,
+              upstreamBody(body, target.model, stream, provider.streamUsage),
+              meta,
+            );
+        return attemptUpstream(provider, upstream, stream, signal);
+      },
       { random: deps.random, signal },
     );
   } catch (err) {
@@ -104,7 +102,7 @@ export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<
   if (failures.length > 0) annotateRequestLog(c, { failures: failures.map((f) => f.message) });
   const promptEstimate = () => estimatePromptTokens(body);
   /** Served in the client's own format: its answer goes back untouched. */
-  const asIs = native && speaksNative(provider, native) ? native : undefined;
+  const asIs = nativeFor(provider, native);
   if (native) annotateRequestLog(c, { native: asIs ? 'pass-through' : 'translated' });
 
   if (value.kind === 'json') {
@@ -129,7 +127,7 @@ export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<
   const ttfb = Date.now() - startedAt;
   const finishLog = deferRequestLog(c);
   const record: string[] | undefined = cached.status === 'MISS' ? [] : undefined;
-  const nativeRecord: NativeAnswer['events'] = asIs && record ? [] : undefined;
+  const nativeRecord: StoredEvent[] | undefined = asIs && record ? [] : undefined;
   const readable = relayStream(value, {
     mapEvent: provider.streamMapper(),
     clientWantsUsage,

@@ -8,7 +8,7 @@
  */
 import type { ErrorBody } from '../errors.ts';
 import type { NativeFormat, Provider } from '../providers/index.ts';
-import type { EventSourceMessage } from '../sse/index.ts';
+import type { EventSourceMessage, StoredEvent } from '../sse/index.ts';
 
 export interface NativeExchange {
   format: NativeFormat;
@@ -23,8 +23,8 @@ export interface NativeExchange {
   /** The event that ends a native stream after an upstream failure, in the format. */
   errorEvent(error: ErrorBody['error']): Uint8Array;
   /** A stored stream (its events) as the body a non-streaming request gets, and back. */
-  bodyFromEvents(events: NonNullable<NativeAnswer['events']>): unknown;
-  eventsFromBody(body: unknown): NonNullable<NativeAnswer['events']>;
+  bodyFromEvents(events: readonly StoredEvent[]): unknown;
+  eventsFromBody(body: unknown): StoredEvent[];
   /** Answers of targets that do not take the format, turned into it. */
   fromOpenAI: {
     json(body: unknown): unknown;
@@ -36,10 +36,13 @@ export interface NativeExchange {
 export interface NativeAnswer {
   format: NativeFormat;
   body?: unknown;
-  events?: { event?: string | undefined; data: string }[];
+  events?: StoredEvent[];
 }
 
-/** Whether `provider` takes the exchange's request as it is. */
-export function speaksNative(provider: Provider, native: NativeExchange | undefined): boolean {
-  return native !== undefined && provider.native?.format === native.format;
+/** The exchange, when `provider` takes its request as it is; else undefined. */
+export function nativeFor(
+  provider: Provider,
+  native: NativeExchange | undefined,
+): NativeExchange | undefined {
+  return native && provider.native?.format === native.format ? native : undefined;
 }

@@ -1,5 +1,5 @@
 import type { ErrorBody } from '../errors.ts';
-import { type EventSourceMessage, encodeEvent } from '../sse/index.ts';
+import { type EventSourceMessage, encodeEvent, type StoredEvent } from '../sse/index.ts';
 import { type Usage, usageFromOpenAI } from '../usage/index.ts';
 import { ClientGone, type StreamSuccess } from './attempt.ts';
 import { Deadline, UpstreamTimeout } from './deadline.ts';
@@ -33,7 +33,7 @@ export interface RelayOptions {
    */
   passthrough?: {
     errorEvent: (error: ErrorBody['error']) => Uint8Array;
-    record?: { event?: string | undefined; data: string }[];
+    record?: StoredEvent[];
   };
 }
 
@@ -160,7 +160,7 @@ export function relayStream(
  * stream: used for cache hits.
  */
 export function replayStream(
-  chunks: readonly (string | { event?: string | undefined; data: string })[],
+  chunks: readonly (string | StoredEvent)[],
   options: Omit<RelayOptions, 'mapEvent' | 'idleMs' | 'record'> & {
     mapEvent?: RelayOptions['mapEvent'];
   },

@@ -46,6 +46,12 @@ export function sseReader(body: ReadableStream<Uint8Array>): SSEReader {
   };
 }
 
+/** An event as stored or replayed: its name (if any) and its data. */
+export interface StoredEvent {
+  event?: string | undefined;
+  data: string;
+}
+
 const encoder = new TextEncoder();
 
 export function encodeEvent(data: string, event?: string): Uint8Array {
