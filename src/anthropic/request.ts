@@ -1,13 +1,12 @@
 /**
- * Anthropic Messages request -> the gateway's internal OpenAI chat request (pure). The inverse
- * of src/providers/anthropic/request.ts, so an Anthropic client served by an Anthropic target
- * round-trips text, images, tools, tool results, stop sequences and sampling exactly. Fields
- * with no OpenAI equivalent (cache_control, thinking, citations) are dropped.
+ * Anthropic Messages request -> the gateway's internal OpenAI chat request (pure): what
+ * non-Anthropic targets get (Anthropic targets get the request as it came, see ./native.ts).
+ * The inverse of src/providers/anthropic/request.ts for text, images, tools, tool results,
+ * stop sequences and sampling. Fields with no OpenAI equivalent (cache_control, thinking,
+ * citations) are dropped on this path.
  */
+import { isObj, type Json } from '../providers/json.ts';
 import type { AnthropicRequest } from './schema.ts';
-
-type Json = Record<string, unknown>;
-const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function text(content: unknown): string {
   if (typeof content === 'string') return content;

@@ -3,10 +3,7 @@
  * References: https://docs.anthropic.com/en/api/messages, https://docs.anthropic.com/en/api/errors.
  */
 import type { GatewayError } from '../errors.ts';
-
-type Json = Record<string, unknown>;
-const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const num = (v: unknown) => (typeof v === 'number' ? v : 0);
+import { isObj, type Json, num } from '../providers/json.ts';
 
 const STOP_REASONS: Record<string, string> = {
   stop: 'end_turn',

@@ -9,11 +9,10 @@
  * message_delta does in current API versions.
  */
 import { createParser } from 'eventsource-parser';
+import { isObj, type Json } from '../providers/json.ts';
 import { encodeEvent } from '../sse/index.ts';
 import { anthropicErrorType, anthropicUsage, stopReason } from './response.ts';
 
-type Json = Record<string, unknown>;
-const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 export type AnthropicEvent = [type: string, data: Json];
 
 /** An OpenAI error (a stream's error chunk) as Anthropic's mid-stream `error` event. */
