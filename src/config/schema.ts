@@ -177,6 +177,13 @@ export const routingSchema = z.object({
   /** Request header a client may use to ask for a region; honoured only within its zone.
    * Default x-gateway-region. */
   regionHeader: z.string().min(1).default('x-gateway-region'),
+  /** A request header holding the client's ISO country code, set by a front proxy you trust
+   * (e.g. `cf-ipcountry` from a proxy in front of the Worker, or a laptop during development).
+   * When set, a valid code in that header is used instead of `request.cf` to pick the home
+   * region (continent and EU membership follow from the country); residency applies exactly
+   * as with `request.cf`. Never set it where clients can reach the Worker directly: any
+   * client could then choose its home region. Default none (only `request.cf` counts). */
+  trustedCountryHeader: z.string().min(1).optional(),
   circuit: z
     .object({
       /** Failures within `windowMs` that open a target's circuit. Default 3. */

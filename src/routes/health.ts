@@ -1,9 +1,11 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../context.ts';
+import { modelsWithoutTarget } from '../routing/readiness.ts';
 
 /**
- * Health: `/health/live` says the isolate runs; `/health/ready` that the config loaded and
- * every model has a usable target (a bad config never gets this far: it fails at startup).
+ * Health: `/health/live` says the isolate runs; `/health/ready` that every model has at least
+ * one target not known to be down (open circuit or failed cron probe, shared in Redis), else
+ * 503 naming the models that have none. A bad config never gets this far: it fails at startup.
  */
 export function healthRoutes(): Hono<AppEnv> {
   const health = new Hono<AppEnv>();
@@ -16,6 +18,12 @@ export function healthRoutes(): Hono<AppEnv> {
     });
   });
   health.get('/live', (c) => c.json({ status: 'ok' }));
-  health.get('/ready', (c) => c.json({ status: 'ready' }));
+  health.get('/ready', async function ready(c) {
+    const { config, health: book } = c.var.deps;
+    const down = await book.unhealthy(Object.keys(config.providers));
+    const models = modelsWithoutTarget(config.models, down);
+    if (models.length === 0) return c.json({ status: 'ready' });
+    return c.json({ status: 'not_ready', models_without_target: models, down: [...down] }, 503);
+  });
   return health;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RegionConfig } from '../config/index.ts';
-import { haversineKm, homeRegion, regionsByProximity } from './geo.ts';
+import { geoFromCountry, haversineKm, homeRegion, regionsByProximity } from './geo.ts';
 
 const region = (zone: string, extra: Partial<RegionConfig>): RegionConfig => ({
   zone,
@@ -75,5 +75,20 @@ describe('regionsByProximity', () => {
   });
   it('measures kilometres', () => {
     expect(Math.round(haversineKm({ lat: 0, lon: 0 }, { lat: 0, lon: 1 }))).toBe(111);
+  });
+});
+
+describe('geoFromCountry', () => {
+  it('gives the continent and EU membership of a country code, in request.cf terms', () => {
+    expect(geoFromCountry('DE')).toEqual({ country: 'DE', continent: 'EU', isEUCountry: '1' });
+    expect(geoFromCountry(' ch ')).toEqual({ country: 'CH', continent: 'EU', isEUCountry: '0' });
+    expect(geoFromCountry('IN')).toEqual({ country: 'IN', continent: 'AS', isEUCountry: '0' });
+    expect(geoFromCountry('BR')).toEqual({ country: 'BR', continent: 'SA', isEUCountry: '0' });
+  });
+
+  it('refuses what is not a known ISO code', () => {
+    for (const bad of [undefined, '', 'XX', 'T1', 'DEU', 'germany', '__proto__']) {
+      expect(geoFromCountry(bad)).toBeUndefined();
+    }
   });
 });

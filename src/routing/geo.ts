@@ -1,3 +1,4 @@
+import { countries, type TCountryCode } from 'countries-list';
 import type { RegionConfig } from '../config/index.ts';
 
 /**
@@ -12,6 +13,27 @@ export interface ClientGeo {
   /** Cloudflare sends "1" for EU member states. */
   isEUCountry?: string;
   colo?: string;
+}
+
+/** EU member states (what Cloudflare's `isEUCountry` marks), for a country named by a header. */
+const EU_MEMBERS = new Set(
+  'AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK'.split(' '),
+);
+
+/**
+ * What a trusted front proxy's country header (`cf-ipcountry` style: an ISO 3166-1 alpha-2
+ * code) says, in `request.cf`'s terms: the continent from the countries-list table, EU
+ * membership from the list above. Undefined for a missing, malformed or unknown code (`XX`,
+ * `T1`), so the caller falls back to `request.cf`.
+ */
+export function geoFromCountry(value: string | undefined): ClientGeo | undefined {
+  const country = value?.trim().toUpperCase();
+  if (!country || !/^[A-Z]{2}$/.test(country) || !Object.hasOwn(countries, country)) return;
+  return {
+    country,
+    continent: countries[country as TCountryCode].continent,
+    isEUCountry: EU_MEMBERS.has(country) ? '1' : '0',
+  };
 }
 
 export type HomeReason = 'header' | 'country' | 'eu-country' | 'continent' | 'default';

@@ -1,6 +1,7 @@
 /**
  * Routing. Contract: `routeRequest(c, model)` returns the ordered targets one request may
- * use — home region first (from `request.cf` or an allowed region header), then the other
+ * use — home region first (from `request.cf`, or `routing.trustedCountryHeader` when set, or
+ * an allowed region header), then the other
  * allowed regions by proximity, global endpoints last, unhealthy targets at the very back —
  * or throws 403 `residency_blocked` when the request's zone allows none. It never returns a
  * target outside the zone, so failover (dispatch) cannot leave it either.
@@ -11,7 +12,7 @@ import type { ModelConfig } from '../config/index.ts';
 import type { AppEnv } from '../context.ts';
 import { errors } from '../errors.ts';
 import { annotateRequestLog } from '../observability/index.ts';
-import { type ClientGeo, homeRegion, regionsByProximity } from './geo.ts';
+import { type ClientGeo, geoFromCountry, homeRegion, regionsByProximity } from './geo.ts';
 import { type PlannedTarget, planRoute } from './plan.ts';
 import { effectiveZone, keyZone, regionAllowed } from './residency.ts';
 import { orderTargets } from './targets.ts';
@@ -50,7 +51,10 @@ export async function routeRequest(
       headerIgnored = `region "${asked}" is outside zone ${zone}`;
     else requested = asked;
   }
-  const geo = ((c.req.raw as { cf?: ClientGeo }).cf ?? {}) as ClientGeo;
+  const fromHeader = routing.trustedCountryHeader
+    ? geoFromCountry(c.req.header(routing.trustedCountryHeader))
+    : undefined;
+  const geo = fromHeader ?? (((c.req.raw as { cf?: ClientGeo }).cf ?? {}) as ClientGeo);
   const home = homeRegion(regions, geo, { requested, defaultRegion: routing.defaultRegion });
   const regionOrder = home
     ? regionsByProximity(regions, home.region).filter((r) => regionAllowed(regions[r]!.zone, zone))
@@ -69,6 +73,7 @@ export async function routeRequest(
       home: home?.region,
       home_reason: home?.reason,
       country: geo.country,
+      ...(fromHeader ? { geo_from: routing.trustedCountryHeader } : {}),
       regions: regionOrder,
       dropped_by_residency: plan.droppedByResidency,
       demoted_by_health: plan.demotedByHealth,

@@ -298,3 +298,95 @@ describe('tenant residency defaults', () => {
     expect(gw.logs.at(-1)!.route!.zone).toBe('eu');
   });
 });
+
+describe('trusted country header (routing.trustedCountryHeader)', () => {
+  const viaHeader = (gw: ReturnType<typeof gateway>, zone: string, country: string) =>
+    gw.request('/v1/chat/completions', {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${keys[zone]}`,
+        'x-client-country': country,
+      },
+      body: JSON.stringify(hello),
+      cf: cfOf('US'), // the proxy's own location: the header must win over it
+    } as RequestInit);
+
+  it('moves the home region by the header when configured, with residency unchanged', async () => {
+    const { gw, fakes } = await fourRegions(new Set(), {
+      routing: { trustedCountryHeader: 'x-client-country' },
+    });
+    // Each row's home region written out by hand from REGIONS: DE is listed by eu-central;
+    // FR is an EU member on the EU continent (eu-west); IN is in Asia; ZA in Africa.
+    for (const [country, home] of [
+      ['DE', 'eu-central'],
+      ['FR', 'eu-west'],
+      ['IN', 'ap-south'],
+      ['ZA', 'eu-west'],
+      ['us', 'us-east'],
+    ] as const) {
+      const res = await viaHeader(gw, 'none', country);
+      expect(res.headers.get('x-gateway-region'), country).toBe(home);
+      expect(gw.logs.at(-1)!.route).toMatchObject({ geo_from: 'x-client-country' });
+    }
+    // An EU key asking as if from India still stays in the EU.
+    const eu = await viaHeader(gw, 'eu', 'IN');
+    expect(eu.headers.get('x-gateway-region')).toBe('eu-central');
+    expect(await fakes['ap-south'].requests()).toHaveLength(1); // only the unrestricted IN row
+    // Malformed or unknown codes fall back to request.cf (US here).
+    for (const bogus of ['XX', 'T1', 'germany', '']) {
+      expect((await viaHeader(gw, 'none', bogus)).headers.get('x-gateway-region')).toBe('us-east');
+    }
+  });
+
+  it('is ignored unless configured', async () => {
+    const { gw } = await fourRegions(new Set());
+    const res = await viaHeader(gw, 'none', 'IN');
+    expect(res.headers.get('x-gateway-region')).toBe('us-east');
+    expect(gw.logs.at(-1)!.route).not.toHaveProperty('geo_from');
+  });
+});
+
+describe('/health/ready', () => {
+  it('is 503 naming the models whose every target is down, 200 once one is back', async () => {
+    const suffix = crypto.randomUUID().slice(0, 8);
+    const s = { a: await scenario({ status: 503 }), b: await scenario({}) };
+    const config = loadConfig(
+      {
+        auth: { enabled: true },
+        redis: REDIS,
+        routing: { healthCacheMs: 0 },
+        providers: {
+          [`a-${suffix}`]: openaiAt(s.a),
+          [`b-${suffix}`]: openaiAt(s.b),
+        },
+        models: {
+          solo: { targets: [{ provider: `a-${suffix}`, model: 'x' }] },
+          both: {
+            targets: [
+              { provider: `a-${suffix}`, model: 'x' },
+              { provider: `b-${suffix}`, model: 'y' },
+            ],
+          },
+        },
+      },
+      {},
+    );
+    const gw = createGateway({ config, log: () => undefined });
+    const ready = () => gw.app.request('http://gateway.test/health/ready');
+    expect((await ready()).status).toBe(200);
+
+    await gw.probe(); // a answers 503: its probe verdict marks it down for every isolate
+    const down = await ready();
+    expect(down.status).toBe(503);
+    expect(await down.json()).toEqual({
+      status: 'not_ready',
+      models_without_target: ['solo'],
+      down: [`a-${suffix}`],
+    });
+
+    const redis = new Redis({ url: REDIS.url, token: REDIS.token });
+    await redis.del(`gw:probe:a-${suffix}`);
+    expect((await ready()).status).toBe(200);
+  });
+});
