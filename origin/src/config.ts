@@ -153,6 +153,10 @@ export const originConfigSchema = z
         /** Older metrics are ignored (the router's own in-flight count decides). Default
          * 2 000 ms. */
         staleAfterMs: ms(2_000),
+        /** Skip scraping while the pool has seen no request for this long (the router's own
+         * in-flight count decides the first picks after a pause). 0: always scrape, as a router
+         * sharing its endpoints with other replicas must. Default 0. */
+        pauseWhenIdleMs: z.number().int().min(0).default(0),
       })
       .prefault({}),
     health: z

@@ -121,6 +121,7 @@ export class Pool {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly wanted: Set<string>;
   private draining = false;
+  private lastActivityAt = Number.NEGATIVE_INFINITY;
 
   constructor(name: string, cfg: PoolConfig, origin: OriginConfig, deps: PoolDeps) {
     this.name = name;
@@ -168,7 +169,7 @@ export class Pool {
       await this.resolve();
       every(this.cfg.dns.intervalMs, () => this.resolve());
     }
-    every(this.origin.scrape.intervalMs, () => this.scrapeAll());
+    every(this.origin.scrape.intervalMs, () => this.idle() || this.scrapeAll());
     every(this.origin.health.intervalMs, () => this.checkAll());
     await Promise.all([this.scrapeAll(), this.checkAll()]);
   }
@@ -201,9 +202,18 @@ export class Pool {
     );
   }
 
+  /** Nothing in flight or queued, and no request started or ended for `scrape.pauseWhenIdleMs`. */
+  idle(now = this.now()): boolean {
+    const pause = this.origin.scrape.pauseWhenIdleMs;
+    return (
+      pause > 0 && now - this.lastActivityAt > pause && this.inflight === 0 && this.queue.size === 0
+    );
+  }
+
   acquire(req: AcquireRequest): Promise<Lease | undefined> {
     if (this.draining) return Promise.reject(this.shed('draining', 503, 5));
     const now = this.now();
+    this.lastActivityAt = now;
     if (this.live(now).length === 0) return Promise.reject(this.shed('no_endpoints', 503, 5));
     // Nobody jumps the queue: with waiters, a new request queues behind them (by priority).
     if (this.queue.size === 0 || req.wait === false) {
@@ -289,6 +299,7 @@ export class Pool {
       release: (outcome) => {
         if (released) return;
         released = true;
+        this.lastActivityAt = this.now();
         e.inflight--;
         this.deps.metrics.inflight.set({ pool: this.name, endpoint: e.id }, e.inflight);
         if (outcome === 'ok') e.outlier.onSuccess();

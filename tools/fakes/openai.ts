@@ -16,7 +16,8 @@
  * Scenarios script behaviour per test: `POST /__scenarios {steps}` returns `{id, baseUrl}`; every
  * endpoint is also served under `/s/<id>/...`, where the n-th request uses `steps[n]` (the last
  * step repeats) and is recorded (`GET /__scenarios/<id>`, `.../wait?requests=N&timeoutMs=M`,
- * `DELETE /__scenarios/<id>`). Requests outside `/s/<id>` always succeed and are not recorded.
+ * `DELETE /__scenarios/<id>`). Requests outside `/s/<id>` follow the default step (`{}` unless
+ * `PUT /__default` set another) and are only counted (`GET /__default`; ./default-route.ts).
  *
  * CLI: `node tools/fakes/openai.ts --port 8788 [--host 127.0.0.1]`.
  */
@@ -24,6 +25,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { DEFAULT_CONTROL_PATH, DefaultRoute } from './default-route.ts';
 import { listen } from './scenario-server.ts';
 
 export interface FakeOpenAI {
@@ -506,12 +508,17 @@ export async function startFakeOpenAI(
 ): Promise<FakeOpenAI> {
   const host = opts.host ?? '127.0.0.1';
   const scenarios = new Map<string, Scenario>();
+  const fallback = new DefaultRoute<Step>();
   let origin = '';
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const ctx = newCtx(req, res);
     const url = new URL(req.url ?? '/', origin);
     const body = await readJson(req);
+    if (url.pathname === DEFAULT_CONTROL_PATH) {
+      const answer = fallback.control(req.method ?? 'GET', body === INVALID ? null : body);
+      return writeJson(ctx, reply(answer.body, answer.status));
+    }
     if (/^\/__scenarios(\/|$)/.test(url.pathname)) {
       return writeJson(ctx, await control(ctx, scenarios, url, body));
     }
@@ -524,7 +531,7 @@ export async function startFakeOpenAI(
       ctx.step = steps[Math.min(requests.length, steps.length - 1)] ?? {};
       ctx.record = record(ctx, url, body);
       requests.push(ctx.record);
-    }
+    } else ctx.step = fallback.take(url.pathname);
     const path = id === undefined ? url.pathname : (rest ?? '/');
     await respond(ctx, () => route(ctx, path, url.searchParams, body));
   }

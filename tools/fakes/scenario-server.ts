@@ -3,12 +3,14 @@
  * bedrock.ts). TEST FIXTURE. Same control API as tools/fakes/openai.ts: `POST /__scenarios
  * {steps}` returns `{id, baseUrl}`; requests under `/s/<id>/...` use `steps[n]` (the last step
  * repeats) and are recorded (`GET /__scenarios/<id>`, `.../wait?requests=N&timeoutMs=M`,
- * `DELETE /__scenarios/<id>`). Requests outside `/s/<id>` use the default step `{}`.
+ * `DELETE /__scenarios/<id>`). Requests outside `/s/<id>` follow the default step (`{}` unless
+ * `PUT /__default` set another) and are counted (`GET /__default`; see ./default-route.ts).
  * Each fake supplies `route` (the provider's wire format) and `scriptedError`.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { DEFAULT_CONTROL_PATH, DefaultRoute } from './default-route.ts';
 
 /** Behaviour every fake's steps share; `{}` is a normal success. */
 export interface BaseStep {
@@ -73,6 +75,7 @@ export async function startScenarioServer<S extends BaseStep>(opts: {
 }): Promise<FakeServer> {
   const host = opts.host ?? '127.0.0.1';
   const scenarios = new Map<string, Scenario<S>>();
+  const fallback = new DefaultRoute<S>();
   let origin = '';
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -127,6 +130,10 @@ export async function startScenarioServer<S extends BaseStep>(opts: {
       res.end(out);
     };
 
+    if (url.pathname === DEFAULT_CONTROL_PATH) {
+      const answer = fallback.control(req.method ?? 'GET', body === INVALID_JSON ? null : body);
+      return json(answer.status, answer.body);
+    }
     if (/^\/__scenarios(\/|$)/.test(url.pathname)) {
       const [, , id, sub] = url.pathname.split('/');
       if (!id && req.method === 'POST') {
@@ -157,8 +164,9 @@ export async function startScenarioServer<S extends BaseStep>(opts: {
     const [, id, rest] = /^\/s\/([^/]+)(\/.*)?$/.exec(url.pathname) ?? [];
     const s = id === undefined ? undefined : scenarios.get(id);
     if (id !== undefined && !s) return json(404, { error: `unknown scenario ${id}` });
-    let step = {} as S;
-    if (s) {
+    let step: S;
+    if (!s) step = fallback.take(url.pathname);
+    else {
       step = s.steps[Math.min(s.requests.length, s.steps.length - 1)] ?? ({} as S);
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers)) {
