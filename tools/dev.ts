@@ -1,95 +1,163 @@
 /**
- * `npm run dev`: the whole gateway on this machine, no cloud account needed.
+ * `npm run dev`: the whole system on this machine, no cloud account, no Docker.
  *
- * - Redis: a local Upstash (redis-server behind the Upstash REST bridge, or an embedded
- *   store when redis-server is not installed), unless UPSTASH_REDIS_REST_URL/TOKEN are set.
- * - A development API key is seeded and printed: GATEWAY_DEV_KEY, default
- *   sk-gw-localdevkey000000000000000000000. Admin token: ADMIN_TOKEN, default
- *   dev-admin-token-change-me.
- * - Upstream: with OPENAI_API_KEY set (environment or .dev.vars) requests go to OpenAI (or to
- *   OPENAI_BASE_URL); without it, a local fake OpenAI upstream (tools/fakes/openai.ts).
- * Then `wrangler dev` serves the Worker on http://127.0.0.1:8787 (PORT to change it).
+ * Starts a local Upstash (redis-server behind the REST bridge, or an embedded store), the
+ * cloud provider fakes (OpenAI, Azure OpenAI EU, Anthropic, Gemini, Bedrock US and EU; a real
+ * service wherever its key is set), three regional origins each over its own simulated vLLM,
+ * TensorRT-LLM and TEI pools, seeds the development key and three example keys, and runs the
+ * edge (`wrangler dev --env dev`, workers/gateway.dev.config.json) on http://127.0.0.1:$PORT.
+ * See tools/dev/ for the parts and README.md for what to try.
+ *
+ * Environment: PORT (8787), GATEWAY_DEV_KEY, ADMIN_TOKEN, ORIGIN_SIGNING_KEY, the providers'
+ * keys (OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, AZURE_OPENAI_EU_ENDPOINT +
+ * AZURE_OPENAI_EU_API_KEY, AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY), UPSTASH_REDIS_REST_URL +
+ * UPSTASH_REDIS_REST_TOKEN (a real Upstash: nothing is seeded), DEV_STACK_FILE (where the
+ * JSON description of the running stack goes; default .wrangler/dev-stack.json),
+ * DEV_PROBE_INTERVAL_MS (the health probe the cron runs in production; default 15 000).
+ * Commands on standard input: status, stop NAME, start NAME, help. Ctrl-C stops everything.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { Redis } from '@upstash/redis/cloudflare';
 import { createKeySchema, KeyStore } from '../src/auth/index.ts';
-import { startFakeOpenAI } from './fakes/openai.ts';
-import { startLocalUpstash } from './upstash/index.ts';
+import { answers, Children } from './dev/children.ts';
+import { freePort, portInUse } from './dev/ports.ts';
+import { type Stack, startStack } from './dev/stack.ts';
+import { summaryLines } from './dev/summary.ts';
+import { type ExampleKey, exampleKeys } from './dev/topology.ts';
 
-const DEFAULT_DEV_KEY = 'sk-gw-localdevkey000000000000000000000';
-const DEFAULT_ADMIN_TOKEN = 'dev-admin-token-change-me';
+const ROOT = resolve(import.meta.dirname, '..');
+const env = process.env;
+const port = Number(env.PORT ?? 8787);
+const edgeUrl = `http://127.0.0.1:${port}`;
+const adminToken = env.ADMIN_TOKEN ?? 'dev-admin-token-change-me';
+const devKey = env.GATEWAY_DEV_KEY ?? 'sk-gw-localdevkey000000000000000000000';
+const signingKey = env.ORIGIN_SIGNING_KEY ?? 'dev-origin-signing-key-0123456789';
+const stateFile = resolve(env.DEV_STACK_FILE ?? join(ROOT, '.wrangler', 'dev-stack.json'));
+const probeEveryMs = Number(env.DEV_PROBE_INTERVAL_MS ?? 15_000);
+const say = (line: string) => console.log(line);
 
-const port = Number(process.env.PORT ?? 8787);
-const devKey = process.env.GATEWAY_DEV_KEY ?? DEFAULT_DEV_KEY;
-const adminToken = process.env.ADMIN_TOKEN ?? DEFAULT_ADMIN_TOKEN;
-const vars: string[] = [`ADMIN_TOKEN:${adminToken}`];
-const stops: (() => Promise<void>)[] = [];
+if (await portInUse(port)) {
+  console.error(`dev: port ${port} is in use (another npm run dev?); set PORT to use another`);
+  process.exit(1);
+}
 
-if (!process.env.OPENAI_API_KEY && !devVarsHave('OPENAI_API_KEY')) {
-  const fake = await startFakeOpenAI({ port: Number(process.env.FAKE_OPENAI_PORT ?? 0) });
-  stops.push(() => fake.close());
-  vars.push(`OPENAI_BASE_URL:${fake.url}/v1`, 'OPENAI_API_KEY:sk-fake-local-upstream');
-  console.log(`dev: no OPENAI_API_KEY set; using the local fake OpenAI upstream at ${fake.url}`);
-} else {
-  for (const name of ['OPENAI_API_KEY', 'OPENAI_BASE_URL']) {
-    if (process.env[name]) vars.push(`${name}:${process.env[name]}`);
+const children = new Children(say);
+const persistDir = mkdtempSync(join(tmpdir(), 'gateway-dev-'));
+let stack: Stack | undefined;
+let probeTimer: NodeJS.Timeout | undefined;
+let stopping: Promise<void> | undefined;
+let seeded: ExampleKey[] | null = null;
+
+const shutdown = (code: number) => {
+  stopping ??= (async () => {
+    clearInterval(probeTimer);
+    say('dev: stopping everything');
+    await children.stopAll();
+    await stack?.stop();
+    rmSync(persistDir, { recursive: true, force: true });
+    rmSync(stateFile, { force: true });
+  })().finally(() => process.exit(code));
+  return stopping;
+};
+process.on('SIGINT', () => void shutdown(0));
+process.on('SIGTERM', () => void shutdown(0));
+
+try {
+  stack = await startStack({ env, children, signingKey, say });
+  const { info } = stack;
+  const keys = info.upstash.local ? await seedKeys(info.upstash) : null;
+  seeded = keys;
+
+  const vars: Record<string, string> = { ...info.vars, ADMIN_TOKEN: adminToken };
+  const args = [
+    ...[process.execPath, join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'dev'],
+    ...['--env', 'dev', '--ip', '127.0.0.1', '--port', String(port)],
+    ...['--inspector-port', String(await freePort()), '--persist-to', persistDir],
+    '--show-interactive-dev-session=false',
+    '--test-scheduled',
+  ];
+  for (const [name, value] of Object.entries(vars)) args.push('--var', `${name}:${value}`);
+  await children.start({
+    name: 'edge',
+    command: args,
+    env: { CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false' },
+    ready: () => answers(`${edgeUrl}/health/live`),
+    inherit: true,
+  });
+
+  // The production cron probes providers and origins every minute; wrangler dev runs no
+  // crons, so the local run asks for the same scheduled event itself.
+  const probe = () =>
+    fetch(`${edgeUrl}/__scheduled?cron=*+*+*+*+*`).then(
+      (r) => r.body?.cancel(),
+      () => undefined,
+    );
+  await probe();
+  probeTimer = setInterval(probe, probeEveryMs);
+
+  mkdirSync(dirname(stateFile), { recursive: true });
+  writeFileSync(stateFile, JSON.stringify(stateOf(), null, 2));
+  for (const line of summaryLines({ edgeUrl, info, keys, adminToken, stateFile })) say(line);
+  listenForCommands();
+} catch (err) {
+  console.error(`dev: ${err instanceof Error ? err.message : String(err)}`);
+  await shutdown(1);
+}
+
+async function seedKeys(upstash: { url: string; token: string }): Promise<ExampleKey[]> {
+  const store = new KeyStore(new Redis({ url: upstash.url, token: upstash.token }));
+  const keys = exampleKeys(devKey);
+  for (const k of keys) await store.create(createKeySchema.parse(k.policy), 'dev', k.key);
+  return keys;
+}
+
+/** What a test or a script needs to find every part (no secrets beyond the local ones). */
+function stateOf() {
+  const keys = seeded;
+  const info = stack!.info;
+  const pid = (name: string) => children.pid(name) ?? null;
+  return {
+    edge: { url: edgeUrl, pid: pid('edge') },
+    adminToken,
+    keys: keys?.map(({ label, key }) => ({ label, key })) ?? [],
+    upstash: { url: info.upstash.url, backend: info.upstash.backend },
+    fakes: info.fakes,
+    origins: info.origins.map((o) => ({ ...o, pid: pid(o.name) })),
+    sims: info.sims.map((s) => ({ ...s, pid: pid(s.name) })),
+    pids: [process.pid, ...children.names().map(pid)].filter((p) => p !== null),
+  };
+}
+
+function listenForCommands(): void {
+  if (process.stdin.destroyed) return;
+  const rl = createInterface({ input: process.stdin });
+  rl.on('line', (line) => void command(line.trim()));
+  rl.on('error', () => undefined);
+}
+
+async function command(line: string): Promise<void> {
+  const [verb, name] = line.split(/\s+/);
+  try {
+    if (verb === 'stop' && name && name !== 'edge') {
+      await children.stop(name);
+      say(`dev: ${name} stopped; "start ${name}" brings it back`);
+    } else if (verb === 'start' && name) {
+      await children.start(name);
+      say(`dev: ${name} is up again`);
+      writeFileSync(stateFile, JSON.stringify(stateOf(), null, 2));
+    } else if (verb === 'status') {
+      for (const n of children.names()) {
+        say(
+          `  ${n.padEnd(18)} ${children.isRunning(n) ? `running (pid ${children.pid(n)})` : 'stopped'}`,
+        );
+      }
+    } else if (verb) {
+      say('dev: commands: status | stop NAME | start NAME (names: see status) | Ctrl-C to quit');
+    }
+  } catch (err) {
+    say(`dev: ${err instanceof Error ? err.message : String(err)}`);
   }
-}
-
-let redisUrl = process.env.UPSTASH_REDIS_REST_URL;
-let redisToken = process.env.UPSTASH_REDIS_REST_TOKEN;
-if (!redisUrl || !redisToken) {
-  const upstash = await startLocalUpstash();
-  stops.push(() => upstash.stop());
-  redisUrl = upstash.url;
-  redisToken = upstash.token;
-  console.log(`dev: local Upstash Redis (${upstash.backend}) at ${redisUrl}`);
-  const store = new KeyStore(new Redis({ url: redisUrl, token: redisToken }));
-  await store.create(createKeySchema.parse({ name: 'development key' }), 'dev', devKey);
-}
-vars.push(`UPSTASH_REDIS_REST_URL:${redisUrl}`, `UPSTASH_REDIS_REST_TOKEN:${redisToken}`);
-
-const args = [
-  'dev',
-  '--ip',
-  '127.0.0.1',
-  '--port',
-  String(port),
-  '--show-interactive-dev-session=false',
-];
-for (const v of vars) args.push('--var', v);
-const bin = join(dirname(fileURLToPath(import.meta.url)), '../node_modules/.bin/wrangler');
-const wrangler = spawn(bin, args, {
-  stdio: 'inherit',
-  env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false' },
-});
-
-console.log(`dev: gateway on http://127.0.0.1:${port}`);
-console.log(`dev: API key ${devKey}   (admin token: ${adminToken})`);
-console.log(
-  `dev: try  curl http://127.0.0.1:${port}/v1/models -H 'authorization: Bearer ${devKey}'`,
-);
-
-const stopAll = async () => {
-  for (const stop of stops.reverse()) await stop().catch(() => undefined);
-};
-const shutdown = async () => {
-  wrangler.kill('SIGTERM');
-  await stopAll();
-  process.exit(0);
-};
-process.on('SIGINT', shutdown);
-process.on('SIGTERM', shutdown);
-wrangler.on('exit', async (code) => {
-  await stopAll();
-  process.exit(code ?? 0);
-});
-
-function devVarsHave(name: string): boolean {
-  return (
-    existsSync('.dev.vars') && new RegExp(`^${name}=`, 'm').test(readFileSync('.dev.vars', 'utf8'))
-  );
 }

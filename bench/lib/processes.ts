@@ -5,9 +5,9 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { freePort } from '../../tools/dev/ports.ts';
 import { type CpuMs, groupCpuMs } from './cpu.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
@@ -22,15 +22,6 @@ export interface WranglerServer {
 }
 
 const running = new Set<ChildProcess>();
-
-/** A port that was free a moment ago (wrangler needs numbers up front). */
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
 
 export interface Backends {
   upstream: string; // the fake OpenAI upstream's origin

@@ -557,3 +557,38 @@ describe('scenario control and lifecycle', () => {
     }
   });
 });
+
+describe('the default route (/__default)', () => {
+  it("scripts and counts requests outside scenarios; serves Azure's models list", async () => {
+    const fake = await startFakeOpenAI();
+    try {
+      const chat = () =>
+        fetch(`${fake.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { authorization: 'Bearer k', 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }),
+        });
+      await fetch(`${fake.url}/__default`, {
+        method: 'PUT',
+        body: JSON.stringify({ step: { status: 503 } }),
+      });
+      expect((await chat()).status).toBe(503);
+      await fetch(`${fake.url}/__default`, { method: 'DELETE' });
+      expect((await chat()).status).toBe(200);
+      const azure = await fetch(`${fake.url}/openai/models?api-version=2024-10-21`, {
+        headers: { 'api-key': 'k' },
+      });
+      expect(azure.status).toBe(200);
+      expect(((await azure.json()) as { object: string }).object).toBe('list');
+      const counted = (await (await fetch(`${fake.url}/__default`)).json()) as {
+        byRoute: Record<string, number>;
+      };
+      expect(counted.byRoute).toEqual({
+        'POST /v1/chat/completions': 2,
+        'GET /openai/models': 1,
+      });
+    } finally {
+      await fake.close();
+    }
+  });
+});

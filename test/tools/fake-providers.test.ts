@@ -223,3 +223,50 @@ describe('fake bedrock', () => {
     expect(await scripted.json()).toHaveProperty('message');
   });
 });
+
+describe('the default route (/__default), as npm run dev uses it', () => {
+  const control = (fake: FakeServer, method: string, body?: unknown) =>
+    fetch(`${fake.url}/__default`, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  const message = (fake: FakeServer) =>
+    fetch(`${fake.url}/v1/messages`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-api-key': 'k',
+        'anthropic-version': '2023-06-01',
+      },
+      body: JSON.stringify({
+        model: 'claude',
+        max_tokens: 8,
+        messages: [{ role: 'user', content: 'hi' }],
+      }),
+    });
+
+  it('counts requests by method and path, follows a scripted step, and restores success', async () => {
+    const fake = await startFakeAnthropic();
+    try {
+      expect((await message(fake)).status).toBe(200);
+      expect((await control(fake, 'PUT', { step: { status: 529 } })).status).toBe(200);
+      const failed = await message(fake);
+      expect(failed.status).toBe(529);
+      expect(((await failed.json()) as { error: { type: string } }).error.type).toBe(
+        'overloaded_error',
+      );
+      await fetch(`${fake.url}/v1/models`, { headers: { 'x-api-key': 'k' } });
+      expect((await control(fake, 'DELETE')).status).toBe(200);
+      expect((await message(fake)).status).toBe(200);
+      expect(await (await control(fake, 'GET')).json()).toEqual({
+        step: {},
+        requests: 4,
+        byRoute: { 'POST /v1/messages': 3, 'GET /v1/models': 1 },
+      });
+      expect((await control(fake, 'PUT', { step: 'fail' })).status).toBe(400);
+    } finally {
+      await fake.close();
+    }
+  });
+});

@@ -3,7 +3,7 @@
  * every fake: the step they follow (default `{}`, success) and how many arrived per path, so a
  * person or a test can make a provider fail for a while and see who was asked, without
  * recording bodies forever. TEST FIXTURE. Control API (no auth, loopback only):
- * - `GET /__default`: `{step, requests, byPath}`;
+ * - `GET /__default`: `{step, requests, byRoute}`;
  * - `PUT /__default {step}`: every later default request follows `step` (e.g. `{"status": 529}`);
  *   `{}` or `DELETE /__default` restores success.
  */
@@ -11,13 +11,15 @@ export const DEFAULT_CONTROL_PATH = '/__default';
 
 export class DefaultRoute<S extends object> {
   step = {} as S;
-  readonly byPath = new Map<string, number>();
+  /** By `METHOD path`, e.g. `POST /v1/chat/completions` (the cron probe's GETs apart). */
+  readonly byRoute = new Map<string, number>();
   requests = 0;
 
-  /** Counts one request on `path` and returns the step it follows. */
-  take(path: string): S {
+  /** Counts one request and returns the step it follows. */
+  take(method: string, path: string): S {
+    const route = `${method} ${path}`;
     this.requests++;
-    this.byPath.set(path, (this.byPath.get(path) ?? 0) + 1);
+    this.byRoute.set(route, (this.byRoute.get(route) ?? 0) + 1);
     return this.step;
   }
 
@@ -36,7 +38,7 @@ export class DefaultRoute<S extends object> {
     }
     return {
       status: 200,
-      body: { step: this.step, requests: this.requests, byPath: Object.fromEntries(this.byPath) },
+      body: { step: this.step, requests: this.requests, byRoute: Object.fromEntries(this.byRoute) },
     };
   }
 }

@@ -313,12 +313,14 @@ function embeddings(body: Json, model: string): Reply {
 const modelObj = (id: string) => ({ id, object: 'model', created: 1700000000, owned_by: 'system' });
 
 const AZURE_PATH = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|completions|embeddings)$/;
+/** Azure's data-plane "Models - List" (what the gateway's cron probe asks). */
+const AZURE_MODELS_PATH = /^\/openai\/(models)$/;
 const OPENAI_PATH = /^\/v1\/(chat\/completions|completions|embeddings|models(?:\/[^/]+)?)$/;
 
 function route(ctx: Ctx, path: string, query: URLSearchParams, body: unknown): Reply {
   const method = ctx.req.method ?? 'GET';
-  const azure = AZURE_PATH.exec(path);
-  const op = azure?.[2] ?? OPENAI_PATH.exec(path)?.[1];
+  const azure = AZURE_PATH.exec(path) ?? AZURE_MODELS_PATH.exec(path);
+  const op = azure?.[2] ?? azure?.[1] ?? OPENAI_PATH.exec(path)?.[1];
   if (!op) return apiError(404, `Invalid URL (${method} ${path})`);
   const { authorization = '', 'api-key': apiKey } = ctx.req.headers;
   const keyless = !/^Bearer \S/i.test(authorization) && !apiKey;
@@ -531,7 +533,7 @@ export async function startFakeOpenAI(
       ctx.step = steps[Math.min(requests.length, steps.length - 1)] ?? {};
       ctx.record = record(ctx, url, body);
       requests.push(ctx.record);
-    } else ctx.step = fallback.take(url.pathname);
+    } else ctx.step = fallback.take(req.method ?? 'GET', url.pathname);
     const path = id === undefined ? url.pathname : (rest ?? '/');
     await respond(ctx, () => route(ctx, path, url.searchParams, body));
   }

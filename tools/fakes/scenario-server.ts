@@ -165,7 +165,7 @@ export async function startScenarioServer<S extends BaseStep>(opts: {
     const s = id === undefined ? undefined : scenarios.get(id);
     if (id !== undefined && !s) return json(404, { error: `unknown scenario ${id}` });
     let step: S;
-    if (!s) step = fallback.take(url.pathname);
+    if (!s) step = fallback.take(req.method ?? 'GET', url.pathname);
     else {
       step = s.steps[Math.min(s.requests.length, s.steps.length - 1)] ?? ({} as S);
       const headers: Record<string, string> = {};

@@ -56,6 +56,7 @@ export async function startLocalUpstash(opts: LocalUpstashOptions = {}): Promise
     }
     redis = client;
     stopStore = async () => {
+      client.on('error', () => undefined); // a reconnect attempt racing the shutdown
       client.disconnect();
       await server.stop();
     };

@@ -4,8 +4,9 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { delimiter, isAbsolute, join } from 'node:path';
+import { freePort } from '../dev/ports.ts';
 
 export interface StartRedisServerOptions {
   /** Port to listen on. Default: a free port picked by the OS. */
@@ -83,7 +84,9 @@ async function launch(
     ['loglevel', 'warning'],
   ];
   const args = [...settings.flatMap(([name, value]) => [`--${name}`, value]), ...extraArgs];
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: a terminal's Ctrl-C reaches the launcher, which stops it in order
+  // (the exit hook below still kills it if the launcher dies first).
+  const child = spawn(bin, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   trackChild(child);
   let output = '';
   const collect = (chunk: Buffer) => {
@@ -144,18 +147,6 @@ function answersPing(port: number): Promise<boolean> {
     socket.on('data', (chunk) => {
       reply += chunk.toString('latin1');
       if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
-    });
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, HOST, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
     });
   });
 }
