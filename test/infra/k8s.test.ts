@@ -8,15 +8,14 @@ import {
   find,
   K8S_ROOT,
   type K8sObject,
-  onPath,
   REGION_KEYS,
   REGIONS,
   type RegionKey,
   render,
+  requireTool,
   WORKLOAD_KINDS,
 } from './lib.ts';
 
-const hasKubectl = onPath('kubectl');
 const TARGETS = ['base', ...REGION_KEYS.map((r) => `overlays/${r}`)];
 const POOLS = { vllm: 'vllm-pool', trt: 'trt-pool', tei: 'tei-pool' } as const;
 
@@ -65,8 +64,9 @@ const objectsOf = (target: string): K8sObject[] => {
   return objects;
 };
 
-describe.skipIf(!hasKubectl)('kustomize', () => {
+describe('kustomize', () => {
   beforeAll(() => {
+    requireTool('kubectl');
     for (const target of TARGETS) rendered.set(target, render(join(K8S_ROOT, target)));
   });
 
@@ -461,5 +461,13 @@ describe('kustomize sources', () => {
   it('the origin router env file declares the drain deadline the grace period is sized for', () => {
     const env = readFileSync(join(K8S_ROOT, 'base', 'router', 'origin.env'), 'utf8');
     expect(env).toMatch(/^DRAIN_DEADLINE_MS=30000$/m);
+  });
+});
+
+describe('a missing tool', () => {
+  it('fails the infra tests, naming the tool, instead of skipping them', () => {
+    expect(() => requireTool('kubectl', '/nonexistent')).toThrow(/^kubectl is not on PATH/);
+    expect(() => requireTool('terraform', '')).toThrow(/^terraform is not on PATH/);
+    expect(() => requireTool('kubectl')).not.toThrow();
   });
 });

@@ -21,8 +21,8 @@ export type RegionKey = keyof typeof REGIONS;
 export const REGION_KEYS = Object.keys(REGIONS) as RegionKey[];
 
 /** Whether an executable of that name is on PATH (without running it). */
-export function onPath(command: string): boolean {
-  return (process.env.PATH ?? '').split(delimiter).some((dir) => {
+export function onPath(command: string, path = process.env.PATH ?? ''): boolean {
+  return path.split(delimiter).some((dir) => {
     try {
       accessSync(join(dir, command), constants.X_OK);
       return true;
@@ -30,6 +30,27 @@ export function onPath(command: string): boolean {
       return false;
     }
   });
+}
+
+/** The command-line tools the infra tests run, and what for. */
+export const INFRA_TOOLS = {
+  kubectl: 'renders the kustomizations (kubectl kustomize) and turns YAML into JSON',
+  terraform: 'checks formatting (terraform fmt -check)',
+} as const;
+
+/**
+ * Throws, naming the tool, when it is not on PATH: the infra tests fail rather than skip, so a
+ * machine without the tool cannot pass them silently (`.ci/run` checks for both first).
+ */
+export function requireTool(
+  command: keyof typeof INFRA_TOOLS,
+  path = process.env.PATH ?? '',
+): void {
+  if (onPath(command, path)) return;
+  throw new Error(
+    `${command} is not on PATH; the infra tests need it (it ${INFRA_TOOLS[command]}). ` +
+      `Install ${command} (see .ci/run) and run the tests again.`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------

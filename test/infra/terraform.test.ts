@@ -12,7 +12,6 @@ import {
   loadTfDir,
   locals,
   MODULE_OUTPUT_REF,
-  onPath,
   parseHcl,
   REGION_KEYS,
   REGIONS,
@@ -20,6 +19,7 @@ import {
   references,
   rel,
   render,
+  requireTool,
   TF_ROOT,
   type TfDir,
   typedBlocks,
@@ -32,8 +32,6 @@ const MODULES = ['edge', 'upstash', 'regional-origin'];
 const MODULE_DIRS = MODULES.map((m) => join(TF_ROOT, 'modules', m));
 const ENV_DIRS = [join(TF_ROOT, 'envs', 'prod')];
 const META_ARGS = new Set(['source', 'version', 'providers', 'depends_on', 'count', 'for_each']);
-const hasTerraform = onPath('terraform');
-const hasKubectl = onPath('kubectl');
 
 const dirs = new Map<string, TfDir>();
 const tf = (dir: string): TfDir => {
@@ -66,7 +64,8 @@ describe('every .tf file', () => {
     await expect(parseHcl('broken.tf', 'resource "a" "b" {\n  x = \n')).rejects.toThrow();
   });
 
-  it.skipIf(!hasTerraform)('terraform fmt -check -recursive infra/terraform exits 0', () => {
+  it('terraform fmt -check -recursive infra/terraform exits 0', () => {
+    requireTool('terraform');
     const result = spawnSync('terraform', ['fmt', '-check', '-recursive', '-list=true', TF_ROOT], {
       encoding: 'utf8',
       env: { ...process.env, CHECKPOINT_DISABLE: '1' },
@@ -478,90 +477,86 @@ describe('regional-origin module', () => {
 // The kustomization_overlay data source of modules/regional-origin, replayed with kubectl: its
 // HCL is turned into a kustomization.yaml (Terraform expressions replaced by sample values) over
 // each overlay, so the generators, merge behaviour and patch it declares are proven to work.
-describe.skipIf(!hasKubectl)(
-  'the Terraform kustomization_overlay, replayed with kubectl kustomize',
-  () => {
-    const SAMPLES: Record<string, string> = {
-      'local.model_bucket_name': 'test-models-bucket',
-      'var.origin_signing_keys': 'k2026:c2VjcmV0',
-      'local.load_balancer_source_cidr': '10.99.192.0/22',
+describe('the Terraform kustomization_overlay, replayed with kubectl kustomize', () => {
+  const SAMPLES: Record<string, string> = {
+    'local.model_bucket_name': 'test-models-bucket',
+    'var.origin_signing_keys': 'k2026:c2VjcmV0',
+    'local.load_balancer_source_cidr': '10.99.192.0/22',
+  };
+  let work: string;
+  beforeAll(() => {
+    requireTool('kubectl');
+    work = mkdtempSync(join(tmpdir(), 'tf-overlay-'));
+  });
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  const substitute = (value: string, overlayDir: string): string =>
+    value.replace(/\$\{([^{}]+)\}/g, (_m, expr: string) => {
+      if (expr === 'var.kustomize_overlay_path')
+        return relative(dirname(join(work, 'x', 'kustomization.yaml')), overlayDir);
+      const sample = SAMPLES[expr];
+      if (sample === undefined) throw new Error(`no sample value for \${${expr}}`);
+      return sample;
+    });
+
+  it.each(REGION_KEYS)('%s', (key) => {
+    const overlayDir = join(TF_ROOT, '..', 'k8s', 'overlays', key);
+    const ds = typedBlocks(tf(join(TF_ROOT, 'modules', 'regional-origin')), 'data')
+      .kustomization_overlay?.origin as HclBody;
+    const sub = (v: string) => substitute(v, overlayDir);
+    const generator = (g: HclBody) => ({
+      name: g.name,
+      namespace: g.namespace,
+      ...(g.behavior ? { behavior: g.behavior } : {}),
+      ...(g.type ? { type: g.type } : {}),
+      literals: (g.literals as string[]).map(sub),
+    });
+    const kustomization = {
+      apiVersion: 'kustomize.config.k8s.io/v1beta1',
+      kind: 'Kustomization',
+      resources: (ds.resources as string[]).map(sub),
+      configMapGenerator: (ds.config_map_generator as HclBody[]).map(generator),
+      secretGenerator: (ds.secret_generator as HclBody[]).map(generator),
+      patches: (ds.patches as HclBody[]).map((p) => ({
+        target: p.target[0],
+        patch: sub(p.patch),
+      })),
     };
-    let work: string;
-    beforeAll(() => {
-      work = mkdtempSync(join(tmpdir(), 'tf-overlay-'));
-    });
-    afterAll(() => rmSync(work, { recursive: true, force: true }));
+    const dir = join(work, key);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'kustomization.yaml'), JSON.stringify(kustomization, null, 2));
+    const objects = render(dir, true);
 
-    const substitute = (value: string, overlayDir: string): string =>
-      value.replace(/\$\{([^{}]+)\}/g, (_m, expr: string) => {
-        if (expr === 'var.kustomize_overlay_path')
-          return relative(dirname(join(work, 'x', 'kustomization.yaml')), overlayDir);
-        const sample = SAMPLES[expr];
-        if (sample === undefined) throw new Error(`no sample value for \${${expr}}`);
-        return sample;
-      });
+    const deployment = objects.find(
+      (o) => o.kind === 'Deployment' && o.metadata.name === 'origin-router',
+    );
+    const secretRef = deployment?.spec.template.spec.containers[0].env.find(
+      (e: HclBody) => e.name === 'ORIGIN_SIGNING_KEYS',
+    )?.valueFrom.secretKeyRef;
+    const secret = objects.find((o) => o.kind === 'Secret' && o.metadata.name === secretRef?.name);
+    expect(secret, 'the router references the generated Secret').toBeDefined();
+    expect(secret?.metadata.namespace).toBe('llm-origin');
+    expect(Buffer.from(secret?.data.ORIGIN_SIGNING_KEYS, 'base64').toString()).toBe(
+      SAMPLES['var.origin_signing_keys'],
+    );
 
-    it.each(REGION_KEYS)('%s', (key) => {
-      const overlayDir = join(TF_ROOT, '..', 'k8s', 'overlays', key);
-      const ds = typedBlocks(tf(join(TF_ROOT, 'modules', 'regional-origin')), 'data')
-        .kustomization_overlay?.origin as HclBody;
-      const sub = (v: string) => substitute(v, overlayDir);
-      const generator = (g: HclBody) => ({
-        name: g.name,
-        namespace: g.namespace,
-        ...(g.behavior ? { behavior: g.behavior } : {}),
-        ...(g.type ? { type: g.type } : {}),
-        literals: (g.literals as string[]).map(sub),
-      });
-      const kustomization = {
-        apiVersion: 'kustomize.config.k8s.io/v1beta1',
-        kind: 'Kustomization',
-        resources: (ds.resources as string[]).map(sub),
-        configMapGenerator: (ds.config_map_generator as HclBody[]).map(generator),
-        secretGenerator: (ds.secret_generator as HclBody[]).map(generator),
-        patches: (ds.patches as HclBody[]).map((p) => ({
-          target: p.target[0],
-          patch: sub(p.patch),
-        })),
-      };
-      const dir = join(work, key);
-      rmSync(dir, { recursive: true, force: true });
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, 'kustomization.yaml'), JSON.stringify(kustomization, null, 2));
-      const objects = render(dir, true);
+    for (const pool of ['vllm', 'trt', 'tei']) {
+      const d = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === pool);
+      const cm = objects.find(
+        (o) =>
+          o.kind === 'ConfigMap' &&
+          o.metadata.name === d?.spec.template.spec.containers[0].envFrom[0].configMapRef.name,
+      );
+      expect(cm?.data.MODEL_BUCKET, pool).toBe(SAMPLES['local.model_bucket_name']);
+      expect(cm?.data.MODEL_NAME, `${pool}: merge keeps the overlay's model`).toBeTruthy();
+    }
 
-      const deployment = objects.find(
-        (o) => o.kind === 'Deployment' && o.metadata.name === 'origin-router',
-      );
-      const secretRef = deployment?.spec.template.spec.containers[0].env.find(
-        (e: HclBody) => e.name === 'ORIGIN_SIGNING_KEYS',
-      )?.valueFrom.secretKeyRef;
-      const secret = objects.find(
-        (o) => o.kind === 'Secret' && o.metadata.name === secretRef?.name,
-      );
-      expect(secret, 'the router references the generated Secret').toBeDefined();
-      expect(secret?.metadata.namespace).toBe('llm-origin');
-      expect(Buffer.from(secret?.data.ORIGIN_SIGNING_KEYS, 'base64').toString()).toBe(
-        SAMPLES['var.origin_signing_keys'],
-      );
-
-      for (const pool of ['vllm', 'trt', 'tei']) {
-        const d = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === pool);
-        const cm = objects.find(
-          (o) =>
-            o.kind === 'ConfigMap' &&
-            o.metadata.name === d?.spec.template.spec.containers[0].envFrom[0].configMapRef.name,
-        );
-        expect(cm?.data.MODEL_BUCKET, pool).toBe(SAMPLES['local.model_bucket_name']);
-        expect(cm?.data.MODEL_NAME, `${pool}: merge keeps the overlay's model`).toBeTruthy();
-      }
-
-      const policy = objects.find(
-        (o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'origin-router',
-      );
-      expect(policy?.spec.ingress[0].from[0].ipBlock.cidr).toBe(
-        SAMPLES['local.load_balancer_source_cidr'],
-      );
-    });
-  },
-);
+    const policy = objects.find(
+      (o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'origin-router',
+    );
+    expect(policy?.spec.ingress[0].from[0].ipBlock.cidr).toBe(
+      SAMPLES['local.load_balancer_source_cidr'],
+    );
+  });
+});
