@@ -5,8 +5,11 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  AWS_REGION_NAME,
   blocks,
   cidrsubnet,
+  containerEnv,
+  find,
   type HclBody,
   listFiles,
   loadTfDir,
@@ -15,11 +18,13 @@ import {
   parseHcl,
   REGION_KEYS,
   REGIONS,
+  type RegionKey,
   readWranglerToml,
   references,
   rel,
   render,
   requireTool,
+  S3_BUCKET_NAME,
   TF_ROOT,
   type TfDir,
   typedBlocks,
@@ -284,6 +289,37 @@ describe('module calls and outputs', () => {
     expect(seen.size).toBe(3);
   });
 
+  it('the router image is one setting: var.origin_image, passed to every region, named as origin-image.yml pushes it', () => {
+    const root = tf(ENV_DIRS[0] as string);
+    const calls = callsIn(root.dir).filter(([, m]) => String(m.source).endsWith('regional-origin'));
+    expect(calls).toHaveLength(3);
+    for (const [name, call] of calls) {
+      expect(bare(call.origin_image), `module.${name}.origin_image`).toBe('var.origin_image');
+      expect(bare(call.origin_image_pull_username)).toBe('var.origin_image_pull_username');
+      expect(bare(call.origin_image_pull_token)).toBe('var.origin_image_pull_token');
+    }
+    const variables = blocks(root, 'variable');
+    expect('default' in (variables.origin_image ?? {}), 'origin_image has no default').toBe(false);
+    expect(variables.origin_image_pull_token?.sensitive).toBe(true);
+    // The workflow pushes ghcr.io/<repository owner>/<name>; the example names the same image.
+    const workflow = readFileSync(
+      join(TF_ROOT, '..', '..', '.github', 'workflows', 'origin-image.yml'),
+      'utf8',
+    );
+    const pushed = /IMAGE: ghcr\.io\/\$\{\{ github\.repository_owner \}\}\/([\w.-]+)/.exec(
+      workflow,
+    )?.[1];
+    expect(pushed).toBe('llm-gateway-origin');
+    const example = readFileSync(join(root.dir, 'terraform.tfvars.example'), 'utf8');
+    expect(example).toMatch(
+      new RegExp(`^origin_image\\s*=\\s*"ghcr\\.io/[a-z0-9-]+/${pushed}"$`, 'm'),
+    );
+    // The module wires it into the overlay's images, for the name the base Deployment uses.
+    const ds = typedBlocks(tf(join(TF_ROOT, 'modules', 'regional-origin')), 'data')
+      .kustomization_overlay?.origin as HclBody;
+    expect(ds.images).toEqual([{ name: 'llm-gateway-origin', new_name: '${var.origin_image}' }]);
+  });
+
   it('Upstash REST URL and token are sensitive outputs wired into the edge Worker secrets', () => {
     const outputs = blocks(tf(join(TF_ROOT, 'modules', 'upstash')), 'output');
     expect(outputs.rest_url?.sensitive).toBe(true);
@@ -478,11 +514,16 @@ describe('regional-origin module', () => {
 // HCL is turned into a kustomization.yaml (Terraform expressions replaced by sample values) over
 // each overlay, so the generators, merge behaviour and patch it declares are proven to work.
 describe('the Terraform kustomization_overlay, replayed with kubectl kustomize', () => {
-  const SAMPLES: Record<string, string> = {
-    'local.model_bucket_name': 'test-models-bucket',
+  const ORIGIN_IMAGE = 'ghcr.io/acme/llm-gateway-origin';
+  const DOCKER_CONFIG = '{"auths":{"ghcr.io":{"auth":"YWNtZTp0b2tlbg=="}}}';
+  const samples = (key: RegionKey): Record<string, string> => ({
+    'local.model_bucket_name': `test-models-${REGIONS[key].awsRegion}-123456789012`,
+    'var.aws_region': REGIONS[key].awsRegion,
     'var.origin_signing_keys': 'k2026:c2VjcmV0',
+    'var.origin_image': ORIGIN_IMAGE,
+    'local.origin_image_pull_dockerconfigjson': DOCKER_CONFIG,
     'local.load_balancer_source_cidr': '10.99.192.0/22',
-  };
+  });
   let work: string;
   beforeAll(() => {
     requireTool('kubectl');
@@ -490,20 +531,42 @@ describe('the Terraform kustomization_overlay, replayed with kubectl kustomize',
   });
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-  const substitute = (value: string, overlayDir: string): string =>
+  const substitute = (value: string, key: RegionKey, overlayDir: string): string =>
     value.replace(/\$\{([^{}]+)\}/g, (_m, expr: string) => {
       if (expr === 'var.kustomize_overlay_path')
         return relative(dirname(join(work, 'x', 'kustomization.yaml')), overlayDir);
-      const sample = SAMPLES[expr];
+      const sample = samples(key)[expr];
       if (sample === undefined) throw new Error(`no sample value for \${${expr}}`);
       return sample;
     });
 
-  it.each(REGION_KEYS)('%s', (key) => {
+  /**
+   * A block type's bodies: the static ones, then each `dynamic` one expanded over the sample
+   * list its for_each names (`<type>.value` / `<type>.key` replaced by the element / index).
+   */
+  const bodies = (ds: HclBody, type: string, lists: Record<string, string[]>): HclBody[] => {
+    const out = [...((ds[type] ?? []) as HclBody[])];
+    for (const d of (ds.dynamic?.[type] ?? []) as HclBody[]) {
+      const list = lists[bare(d.for_each) ?? ''];
+      if (!list) throw new Error(`dynamic "${type}": no sample list for ${d.for_each}`);
+      list.forEach((value, index) => {
+        const text = JSON.stringify(d.content[0])
+          .replaceAll(`\${${type}.value}`, value)
+          .replaceAll(`\${${type}.key}`, String(index));
+        out.push(JSON.parse(text) as HclBody);
+      });
+    }
+    return out;
+  };
+
+  const replay = (key: RegionKey, pullSecret: boolean) => {
     const overlayDir = join(TF_ROOT, '..', 'k8s', 'overlays', key);
     const ds = typedBlocks(tf(join(TF_ROOT, 'modules', 'regional-origin')), 'data')
       .kustomization_overlay?.origin as HclBody;
-    const sub = (v: string) => substitute(v, overlayDir);
+    const lists = {
+      'local.origin_image_pull_secret_names': pullSecret ? ['origin-image-pull'] : [],
+    };
+    const sub = (v: string) => substitute(v, key, overlayDir);
     const generator = (g: HclBody) => ({
       name: g.name,
       namespace: g.namespace,
@@ -515,48 +578,76 @@ describe('the Terraform kustomization_overlay, replayed with kubectl kustomize',
       apiVersion: 'kustomize.config.k8s.io/v1beta1',
       kind: 'Kustomization',
       resources: (ds.resources as string[]).map(sub),
-      configMapGenerator: (ds.config_map_generator as HclBody[]).map(generator),
-      secretGenerator: (ds.secret_generator as HclBody[]).map(generator),
-      patches: (ds.patches as HclBody[]).map((p) => ({
+      images: bodies(ds, 'images', lists).map((i) => ({
+        name: i.name,
+        ...(i.new_name ? { newName: sub(i.new_name) } : {}),
+        ...(i.new_tag ? { newTag: sub(i.new_tag) } : {}),
+      })),
+      configMapGenerator: bodies(ds, 'config_map_generator', lists).map(generator),
+      secretGenerator: bodies(ds, 'secret_generator', lists).map(generator),
+      patches: bodies(ds, 'patches', lists).map((p) => ({
         target: p.target[0],
         patch: sub(p.patch),
       })),
     };
-    const dir = join(work, key);
+    const dir = join(work, `${key}-${pullSecret}`);
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'kustomization.yaml'), JSON.stringify(kustomization, null, 2));
-    const objects = render(dir, true);
+    return render(dir, true);
+  };
 
-    const deployment = objects.find(
-      (o) => o.kind === 'Deployment' && o.metadata.name === 'origin-router',
-    );
-    const secretRef = deployment?.spec.template.spec.containers[0].env.find(
-      (e: HclBody) => e.name === 'ORIGIN_SIGNING_KEYS',
-    )?.valueFrom.secretKeyRef;
+  it.each(REGION_KEYS)('%s', (key) => {
+    const objects = replay(key, true);
+    const deployment = find(objects, 'Deployment', 'origin-router');
+    const pod = deployment.spec.template.spec;
+    const secretRef = pod.containers[0].env.find((e: HclBody) => e.name === 'ORIGIN_SIGNING_KEYS')
+      ?.valueFrom.secretKeyRef;
     const secret = objects.find((o) => o.kind === 'Secret' && o.metadata.name === secretRef?.name);
     expect(secret, 'the router references the generated Secret').toBeDefined();
     expect(secret?.metadata.namespace).toBe('llm-origin');
     expect(Buffer.from(secret?.data.ORIGIN_SIGNING_KEYS, 'base64').toString()).toBe(
-      SAMPLES['var.origin_signing_keys'],
+      samples(key)['var.origin_signing_keys'],
     );
 
+    // The router image: Terraform's repository (one setting), the overlay's tag, and the pull
+    // secret it generates when the package is private.
+    const overlayImage = render(join(TF_ROOT, '..', 'k8s', 'overlays', key)).find(
+      (o) => o.kind === 'Deployment' && o.metadata.name === 'origin-router',
+    )?.spec.template.spec.containers[0].image as string;
+    const tag = overlayImage.split(':')[1];
+    expect(tag).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(pod.containers[0].image).toBe(`${ORIGIN_IMAGE}:${tag}`);
+    const pull = objects.find(
+      (o) => o.kind === 'Secret' && o.metadata.name === pod.imagePullSecrets?.[0]?.name,
+    );
+    expect(pull?.type, 'imagePullSecrets names the generated pull secret').toBe(
+      'kubernetes.io/dockerconfigjson',
+    );
+    expect(Buffer.from(pull?.data['.dockerconfigjson'], 'base64').toString()).toBe(DOCKER_CONFIG);
+
+    // The model-sync init containers: the bucket Terraform names and the region's AWS region.
     for (const pool of ['vllm', 'trt', 'tei']) {
-      const d = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === pool);
-      const cm = objects.find(
-        (o) =>
-          o.kind === 'ConfigMap' &&
-          o.metadata.name === d?.spec.template.spec.containers[0].envFrom[0].configMapRef.name,
-      );
-      expect(cm?.data.MODEL_BUCKET, pool).toBe(SAMPLES['local.model_bucket_name']);
-      expect(cm?.data.MODEL_NAME, `${pool}: merge keeps the overlay's model`).toBeTruthy();
+      const d = find(objects, 'Deployment', pool);
+      const env = containerEnv(objects, d.spec.template.spec.initContainers[0]);
+      expect(env.MODEL_BUCKET, pool).toBe(samples(key)['local.model_bucket_name']);
+      expect(env.MODEL_BUCKET).toMatch(S3_BUCKET_NAME);
+      expect(env.AWS_REGION, pool).toBe(REGIONS[key].awsRegion);
+      expect(env.AWS_REGION).toMatch(AWS_REGION_NAME);
+      expect(env.MODEL_NAME, `${pool}: merge keeps the overlay's model`).toBeTruthy();
     }
 
-    const policy = objects.find(
-      (o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'origin-router',
+    const policy = find(objects, 'NetworkPolicy', 'origin-router');
+    expect(policy.spec.ingress[0].from[0].ipBlock.cidr).toBe(
+      samples(key)['local.load_balancer_source_cidr'],
     );
-    expect(policy?.spec.ingress[0].from[0].ipBlock.cidr).toBe(
-      SAMPLES['local.load_balancer_source_cidr'],
-    );
+  });
+
+  it('without pull credentials, no pull secret and no imagePullSecrets', () => {
+    const objects = replay('eu-west', false);
+    const pod = find(objects, 'Deployment', 'origin-router').spec.template.spec;
+    expect(pod.imagePullSecrets).toBeUndefined();
+    expect(objects.filter((o) => o.type === 'kubernetes.io/dockerconfigjson')).toEqual([]);
+    expect(pod.containers[0].image).toMatch(new RegExp(`^${ORIGIN_IMAGE}:`));
   });
 });
