@@ -438,6 +438,30 @@ describe('edge module', () => {
     expect(lb.country_pools).toBeDefined();
   });
 
+  it("health monitors accept the health listener's certificate (Cloudflare Origin CA, not publicly trusted)", () => {
+    // The 8443 listener serves the certificate imported from the edge module's Origin CA cert,
+    // which only Cloudflare's proxy trusts: a monitor that verifies it marks every pool down.
+    const ro = tf(join(TF_ROOT, 'modules', 'regional-origin'));
+    const listener = typedBlocks(ro, 'resource').aws_lb_listener?.health as HclBody;
+    expect(listener.port).toBe(8443);
+    const certRef = /^aws_acm_certificate\.(\w+)\.arn$/.exec(bare(listener.certificate_arn) ?? '');
+    const cert = typedBlocks(ro, 'resource').aws_acm_certificate?.[certRef?.[1] ?? ''] as HclBody;
+    const imported = bare(cert?.certificate_body) === 'var.origin_tls_certificate_pem';
+    const monitor = typedBlocks(edge(), 'resource').cloudflare_load_balancer_monitor
+      ?.origin as HclBody;
+    expect(imported || !('certificate_body' in (cert ?? {})), 'health listener certificate').toBe(
+      true,
+    );
+    if (imported) expect(monitor.allow_insecure, 'monitor.allow_insecure').toBe(true);
+    // It is only the health path: the monitor probes /health/ready, which is all 8443 forwards.
+    expect(monitor.path).toBe('/health/ready');
+    expect(bare(monitor.port)).toBe('var.origin_health_port');
+    const rule = typedBlocks(ro, 'resource').aws_lb_listener_rule?.health as HclBody;
+    expect(rule.condition[0].path_pattern[0].values).toEqual(['/health/ready']);
+    const readme = readFileSync(join(TF_ROOT, 'modules', 'edge', 'README.md'), 'utf8');
+    expect(readme).toMatch(/allow_insecure/);
+  });
+
   it('origins get per-hostname authenticated origin pulls (mTLS)', () => {
     const resources = typedBlocks(edge(), 'resource');
     const aop = resources.cloudflare_authenticated_origin_pulls?.origin as HclBody;
