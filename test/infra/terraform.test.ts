@@ -104,6 +104,28 @@ describe('module structure', () => {
   });
 });
 
+describe('required_version', () => {
+  const minimum = (dir: string): [number, number] | undefined => {
+    for (const file of Object.values(tf(dir).files)) {
+      for (const t of (file.terraform ?? []) as HclBody[]) {
+        const m = /^>=\s*(\d+)\.(\d+)/.exec(String(t.required_version ?? ''));
+        if (m) return [Number(m[1]), Number(m[2])];
+      }
+    }
+    return undefined;
+  };
+
+  it('envs/prod requires a Terraform with what its README uses (use_lockfile: S3 locking, 1.11), and the README says the same', () => {
+    const readme = readFileSync(join(TF_ROOT, 'README.md'), 'utf8');
+    const [major, minor] = minimum(ENV_DIRS[0] as string) ?? [0, 0];
+    const atLeast = (a: number, b: number) => major > a || (major === a && minor >= b);
+    if (readme.includes('use_lockfile')) expect(atLeast(1, 11), `>= ${major}.${minor}`).toBe(true);
+    // The README's prerequisite is the same version as the constraint.
+    expect(readme).toContain(`Terraform ≥ ${major}.${minor}`);
+    expect(readme.match(/Terraform ≥ \d+\.\d+/g)).toEqual([`Terraform ≥ ${major}.${minor}`]);
+  });
+});
+
 describe('required_providers', () => {
   const versionsOf = (dir: string): Record<string, { source?: string; version?: string }> => {
     const out: Record<string, { source?: string; version?: string }> = {};
