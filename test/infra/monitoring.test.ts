@@ -102,6 +102,22 @@ describe('Prometheus rules', () => {
     expect(rules.some((r) => pattern.test(r.expr))).toBe(true);
   });
 
+  it('GPU XID errors alert on a change of the gauge, not on its value', () => {
+    // DCGM_FI_DEV_XID_ERRORS is a gauge holding the last XID a GPU reported (it never goes back
+    // to 0): `> 0` would fire for ever after one error. A new error is a change of the value.
+    const xid = rules.filter((r) => r.expr.includes('DCGM_FI_DEV_XID_ERRORS'));
+    expect(xid).toHaveLength(1);
+    const [rule] = xid as [Rule];
+    expect(rule.expr).toMatch(/changes\(DCGM_FI_DEV_XID_ERRORS(\{[^}]*\})?\[\d+m\]\)/);
+    expect(rule.expr).toMatch(/\)\s*>\s*0\s*$/);
+    expect(rule.expr.replace(/changes\(DCGM_FI_DEV_XID_ERRORS[^)]*\)/g, '')).not.toContain(
+      'DCGM_FI_DEV_XID_ERRORS',
+    );
+    expect(rule.for ?? '0m', 'fires at once: a change is gone after its window').toMatch(
+      /^0[smh]$/,
+    );
+  });
+
   it('the queue-depth alert fires below the router queue size of every region', () => {
     const alert = rules.find((r) => r.alert === 'OriginQueueDepthHigh');
     const threshold = Number(/>\s*(\d+)\s*$/.exec(alert?.expr.trim() ?? '')?.[1]);
