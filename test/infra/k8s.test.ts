@@ -508,6 +508,29 @@ describe('kustomize', () => {
 });
 
 describe('kustomize sources', () => {
+  it('say one thing about how overlays are applied: by Terraform only', () => {
+    const readme = readFileSync(join(K8S_ROOT, '..', 'README.md'), 'utf8');
+    const row = readme.split('\n').find((l) => l.startsWith('| `k8s/base`'));
+    expect(row, 'the k8s row of the table in infra/README.md').toBeDefined();
+    const appliedBy = (row as string).split('|').at(-2)?.trim() ?? '';
+    expect(appliedBy).toMatch(/Terraform/);
+    expect(appliedBy).not.toMatch(/kubectl apply/);
+    // Wherever the docs or the overlays name `kubectl apply -k`, it is to say it does not deploy.
+    const texts = [
+      ['infra/README.md', readme],
+      ...REGION_KEYS.map((r) => [
+        `overlays/${r}`,
+        readFileSync(join(K8S_ROOT, 'overlays', r, 'kustomization.yaml'), 'utf8'),
+      ]),
+      ['base', readFileSync(join(K8S_ROOT, 'base', 'kustomization.yaml'), 'utf8')],
+    ] as const;
+    for (const [where, text] of texts) {
+      for (const line of text.split('\n').filter((l) => l.includes('kubectl apply'))) {
+        expect(line, where).toMatch(/\bnot\b/);
+      }
+    }
+  });
+
   it('the origin router env file declares the drain deadline the grace period is sized for', () => {
     const env = readFileSync(join(K8S_ROOT, 'base', 'router', 'origin.env'), 'utf8');
     expect(env).toMatch(/^DRAIN_DEADLINE_MS=30000$/m);
