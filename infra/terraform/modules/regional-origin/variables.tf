@@ -147,6 +147,11 @@ variable "origin_image_pull_token" {
   type        = string
   default     = null
   sensitive   = true
+
+  validation {
+    condition     = (var.origin_image_pull_token == null) == (var.origin_image_pull_username == null)
+    error_message = "Set origin_image_pull_username and origin_image_pull_token together (private image), or neither (public image)."
+  }
 }
 
 variable "model_bucket_name" {
