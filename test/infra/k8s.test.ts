@@ -5,18 +5,21 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  AWS_REGION_NAME,
+  containerEnv,
+  egressAllowed,
   find,
   K8S_ROOT,
   type K8sObject,
-  onPath,
   REGION_KEYS,
   REGIONS,
   type RegionKey,
   render,
+  requireTool,
+  S3_BUCKET_NAME,
   WORKLOAD_KINDS,
 } from './lib.ts';
 
-const hasKubectl = onPath('kubectl');
 const TARGETS = ['base', ...REGION_KEYS.map((r) => `overlays/${r}`)];
 const POOLS = { vllm: 'vllm-pool', trt: 'trt-pool', tei: 'tei-pool' } as const;
 
@@ -65,8 +68,9 @@ const objectsOf = (target: string): K8sObject[] => {
   return objects;
 };
 
-describe.skipIf(!hasKubectl)('kustomize', () => {
+describe('kustomize', () => {
   beforeAll(() => {
+    requireTool('kubectl');
     for (const target of TARGETS) rendered.set(target, render(join(K8S_ROOT, target)));
   });
 
@@ -122,6 +126,10 @@ describe.skipIf(!hasKubectl)('kustomize', () => {
       const objects = objectsOf(target);
       const ns = find(objects, 'Namespace', 'llm-origin');
       expect(ns.metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
+      // The load balancer controller adds its readiness gate to the router's pods only in
+      // namespaces labelled so: without it a rollout can leave the target group without a
+      // single healthy target (pods are Ready before the ALB has registered them).
+      expect(ns.metadata.labels?.['elbv2.k8s.aws/pod-readiness-gate-inject']).toBe('enabled');
       for (const o of objects.filter((o) => !['Namespace', 'StorageClass'].includes(o.kind))) {
         expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe('llm-origin');
       }
@@ -301,6 +309,31 @@ describe.skipIf(!hasKubectl)('kustomize', () => {
       expect(egress.some((p: Any) => p.ipBlock)).toBe(false);
     });
 
+    it('the GPU pools may reach the EKS Pod Identity agent (169.254.170.23:80), S3 (443) and DNS; the router none of them', () => {
+      const objects = objectsOf(target);
+      const labelsOf = (name: string) =>
+        find(objects, 'Deployment', name).spec.template.metadata.labels;
+      for (const pool of Object.keys(POOLS)) {
+        const labels = labelsOf(pool);
+        // The model-sync init container's credentials (Pod Identity) come from the node's agent.
+        expect(
+          egressAllowed(objects, labels, '169.254.170.23', 80),
+          `${pool} → Pod Identity agent`,
+        ).toBe(true);
+        expect(egressAllowed(objects, labels, '52.216.8.1', 443), `${pool} → S3`).toBe(true);
+        // Nothing else: not IMDS, not other ports there, not private addresses.
+        expect(egressAllowed(objects, labels, '169.254.169.254', 80), `${pool} → IMDS`).toBe(false);
+        expect(
+          egressAllowed(objects, labels, '169.254.170.23', 2703),
+          `${pool} → agent probe port`,
+        ).toBe(false);
+        expect(egressAllowed(objects, labels, '10.10.0.5', 443), `${pool} → VPC`).toBe(false);
+      }
+      const router = labelsOf('origin-router');
+      expect(egressAllowed(objects, router, '169.254.170.23', 80)).toBe(false);
+      expect(egressAllowed(objects, router, '52.216.8.1', 443)).toBe(false);
+    });
+
     describe.each(Object.entries(POOLS))('pool %s', (pool, service) => {
       it('requests and limits one GPU, on the tainted GPU node group', () => {
         const d = find(objectsOf(target), 'Deployment', pool);
@@ -331,6 +364,10 @@ describe.skipIf(!hasKubectl)('kustomize', () => {
           readOnly: true,
         });
         expect(pod.serviceAccountName).toBe('model-loader');
+        // Its bucket and AWS region (IMDS is out of reach at hop limit 1, so the CLI must be told).
+        const env = containerEnv(objectsOf(target), init);
+        for (const name of ['MODEL_NAME', 'MODEL_BUCKET', 'AWS_REGION'])
+          expect(env[name], `${init.name} ${name}`).toBeTruthy();
       });
 
       it(`is reachable through the headless Service ${service}`, () => {
@@ -386,24 +423,31 @@ describe.skipIf(!hasKubectl)('kustomize', () => {
   });
 
   it.each(REGION_KEYS)(
-    'overlay %s sets its region label, models, bucket and a pinned router image',
+    'overlay %s sets its region label, models and router image tag, and leaves to Terraform what only it knows',
     (region: RegionKey) => {
       const objects = objectsOf(`overlays/${region}`);
-      const [c] = podSpec(find(objects, 'Deployment', 'origin-router')).containers;
-      expect(c.image).toMatch(/^ghcr\.io\/[\w-]+\/llm-gateway-origin:\d+\.\d+\.\d+$/);
+      const pod = podSpec(find(objects, 'Deployment', 'origin-router'));
+      // The tag is the overlay's; the registry and owner are one Terraform setting (origin_image).
+      expect(pod.containers[0].image).toMatch(/^llm-gateway-origin:\d+\.\d+\.\d+$/);
+      expect(pod.imagePullSecrets).toBeUndefined();
       expect(find(objects, 'Namespace', 'llm-origin').metadata.labels?.['llm-gateway/region']).toBe(
         region,
       );
+      // Only Terraform applies an overlay: the Secret, the model bucket (named with the account
+      // id) and the region come from it. Rendered alone, an overlay carries no Secret, and
+      // placeholders that are no bucket or region, so a stray `kubectl apply -k` fails at once
+      // instead of syncing weights from a bucket someone else may own.
+      expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
       const config = routerConfig(objects);
       for (const pool of Object.keys(POOLS)) {
         const d = find(objects, 'Deployment', pool);
+        const env = containerEnv(objects, podSpec(d).initContainers[0]);
+        expect(env.MODEL_BUCKET, `${pool} MODEL_BUCKET`).not.toMatch(S3_BUCKET_NAME);
+        expect(env.AWS_REGION, `${pool} AWS_REGION`).not.toMatch(AWS_REGION_NAME);
         const poolConfig = find(
           objects,
           'ConfigMap',
           d.spec.template.spec.containers[0].envFrom[0].configMapRef.name,
-        );
-        expect(poolConfig.data.MODEL_BUCKET).toBe(
-          `llm-gateway-models-${REGIONS[region].awsRegion}`,
         );
         // The router sends the model the pool serves to that pool.
         expect(
@@ -424,6 +468,12 @@ describe.skipIf(!hasKubectl)('kustomize', () => {
       expect(Object.keys(config.models).sort()).toEqual([...served].sort());
     },
   );
+
+  it('no manifest names a registry owner of its own for the router image (ghcr.io/example)', () => {
+    for (const target of TARGETS) {
+      expect(JSON.stringify(objectsOf(target)), target).not.toContain('ghcr.io/example');
+    }
+  });
 
   it('overlays differ where regions differ (replicas, router image tags or models)', () => {
     const fingerprint = (region: RegionKey) => {
@@ -458,8 +508,39 @@ describe.skipIf(!hasKubectl)('kustomize', () => {
 });
 
 describe('kustomize sources', () => {
+  it('say one thing about how overlays are applied: by Terraform only', () => {
+    const readme = readFileSync(join(K8S_ROOT, '..', 'README.md'), 'utf8');
+    const row = readme.split('\n').find((l) => l.startsWith('| `k8s/base`'));
+    expect(row, 'the k8s row of the table in infra/README.md').toBeDefined();
+    const appliedBy = (row as string).split('|').at(-2)?.trim() ?? '';
+    expect(appliedBy).toMatch(/Terraform/);
+    expect(appliedBy).not.toMatch(/kubectl apply/);
+    // Wherever the docs or the overlays name `kubectl apply -k`, it is to say it does not deploy.
+    const texts = [
+      ['infra/README.md', readme],
+      ...REGION_KEYS.map((r) => [
+        `overlays/${r}`,
+        readFileSync(join(K8S_ROOT, 'overlays', r, 'kustomization.yaml'), 'utf8'),
+      ]),
+      ['base', readFileSync(join(K8S_ROOT, 'base', 'kustomization.yaml'), 'utf8')],
+    ] as const;
+    for (const [where, text] of texts) {
+      for (const line of text.split('\n').filter((l) => l.includes('kubectl apply'))) {
+        expect(line, where).toMatch(/\bnot\b/);
+      }
+    }
+  });
+
   it('the origin router env file declares the drain deadline the grace period is sized for', () => {
     const env = readFileSync(join(K8S_ROOT, 'base', 'router', 'origin.env'), 'utf8');
     expect(env).toMatch(/^DRAIN_DEADLINE_MS=30000$/m);
+  });
+});
+
+describe('a missing tool', () => {
+  it('fails the infra tests, naming the tool, instead of skipping them', () => {
+    expect(() => requireTool('kubectl', '/nonexistent')).toThrow(/^kubectl is not on PATH/);
+    expect(() => requireTool('terraform', '')).toThrow(/^terraform is not on PATH/);
+    expect(() => requireTool('kubectl')).not.toThrow();
   });
 });

@@ -21,8 +21,8 @@ export type RegionKey = keyof typeof REGIONS;
 export const REGION_KEYS = Object.keys(REGIONS) as RegionKey[];
 
 /** Whether an executable of that name is on PATH (without running it). */
-export function onPath(command: string): boolean {
-  return (process.env.PATH ?? '').split(delimiter).some((dir) => {
+export function onPath(command: string, path = process.env.PATH ?? ''): boolean {
+  return path.split(delimiter).some((dir) => {
     try {
       accessSync(join(dir, command), constants.X_OK);
       return true;
@@ -30,6 +30,27 @@ export function onPath(command: string): boolean {
       return false;
     }
   });
+}
+
+/** The command-line tools the infra tests run, and what for. */
+export const INFRA_TOOLS = {
+  kubectl: 'renders the kustomizations (kubectl kustomize) and turns YAML into JSON',
+  terraform: 'checks formatting (terraform fmt -check)',
+} as const;
+
+/**
+ * Throws, naming the tool, when it is not on PATH: the infra tests fail rather than skip, so a
+ * machine without the tool cannot pass them silently (`.ci/run` checks for both first).
+ */
+export function requireTool(
+  command: keyof typeof INFRA_TOOLS,
+  path = process.env.PATH ?? '',
+): void {
+  if (onPath(command, path)) return;
+  throw new Error(
+    `${command} is not on PATH; the infra tests need it (it ${INFRA_TOOLS[command]}). ` +
+      `Install ${command} (see .ci/run) and run the tests again.`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -259,3 +280,96 @@ export function readWranglerToml(text: string): Record<string, WranglerEnv> {
 }
 
 export const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job']);
+
+// ---------------------------------------------------------------------------------------------
+// What a pod may reach, and what its containers see
+
+function ipv4(ip: string): number {
+  return ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+}
+
+/** Whether an IPv4 address lies in a CIDR block. */
+export function inCidr(ip: string, cidr: string): boolean {
+  const [base, len] = cidr.split('/') as [string, string];
+  if (base.includes(':') || ip.includes(':')) return false;
+  const size = 2 ** (32 - Number(len));
+  return Math.floor(ipv4(ip) / size) === Math.floor(ipv4(base) / size);
+}
+
+function selects(
+  selector: { matchLabels?: Record<string, string> } | undefined,
+  labels: Record<string, string>,
+): boolean {
+  return Object.entries(selector?.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+}
+
+/**
+ * Whether the NetworkPolicies among `objects` let a pod with these labels open a connection to
+ * an address outside the cluster (ipBlock peers only: pod and namespace peers never match it).
+ * Pods no Egress policy selects may go anywhere; otherwise some rule of a selecting policy must
+ * allow the address and the port. matchExpressions and named ports are not modelled.
+ */
+export function egressAllowed(
+  objects: K8sObject[],
+  podLabels: Record<string, string>,
+  ip: string,
+  port: number,
+  protocol = 'TCP',
+): boolean {
+  const policies = objects.filter(
+    (o) =>
+      o.kind === 'NetworkPolicy' &&
+      (o.spec.policyTypes ?? ['Ingress']).includes('Egress') &&
+      selects(o.spec.podSelector, podLabels),
+  );
+  if (policies.length === 0) return true;
+  type Peer = { ipBlock?: { cidr: string; except?: string[] } };
+  type Port = { protocol?: string; port?: number | string; endPort?: number };
+  return policies.some((p) =>
+    ((p.spec.egress ?? []) as { to?: Peer[]; ports?: Port[] }[]).some((rule) => {
+      const portOk =
+        !rule.ports?.length ||
+        rule.ports.some(
+          (r) =>
+            (r.protocol ?? 'TCP') === protocol &&
+            (r.port === undefined ||
+              (typeof r.port === 'number' && port >= r.port && port <= (r.endPort ?? r.port))),
+        );
+      const peerOk =
+        !rule.to?.length ||
+        rule.to.some(
+          (peer) =>
+            peer.ipBlock !== undefined &&
+            inCidr(ip, peer.ipBlock.cidr) &&
+            !(peer.ipBlock.except ?? []).some((c) => inCidr(ip, c)),
+        );
+      return portOk && peerOk;
+    }),
+  );
+}
+
+/**
+ * The environment a container gets from its `env` values and `envFrom` ConfigMaps, as rendered
+ * (later entries win, `env` over `envFrom`, as in Kubernetes). Secret and field references are
+ * left out.
+ */
+export function containerEnv(
+  objects: K8sObject[],
+  container: {
+    env?: { name: string; value?: string }[];
+    envFrom?: { configMapRef?: { name: string } }[];
+  },
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const from of container.envFrom ?? []) {
+    if (!from.configMapRef) continue;
+    Object.assign(out, find(objects, 'ConfigMap', from.configMapRef.name).data);
+  }
+  for (const e of container.env ?? []) if (e.value !== undefined) out[e.name] = e.value;
+  return out;
+}
+
+/** S3's rules for a bucket name (general purpose buckets). */
+export const S3_BUCKET_NAME = /^(?!xn--|sthree-)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+/** An AWS region name, e.g. eu-west-1. */
+export const AWS_REGION_NAME = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;

@@ -14,13 +14,12 @@ import {
   find,
   type K8sObject,
   MONITORING_ROOT,
-  onPath,
   ROOT,
   render,
+  requireTool,
   yamlToObjects,
 } from './lib.ts';
 
-const hasKubectl = onPath('kubectl');
 const ORIGIN_METRICS_FILE = join(ROOT, 'origin', 'src', 'metrics.ts');
 
 // biome-ignore lint/suspicious/noExplicitAny: dashboard JSON is walked generically
@@ -59,10 +58,10 @@ function dashboardExprs(d: Any): { where: string; expr: string }[] {
 }
 
 // The rules file is YAML: kubectl turns it into JSON (there is no YAML parser among the
-// dependencies), so the tests that read it need kubectl.
+// dependencies), so the tests that read it need kubectl (and fail, saying so, without it).
 let rules: Rule[] = [];
 beforeAll(() => {
-  if (!hasKubectl) return;
+  requireTool('kubectl');
   const [rule] = yamlToObjects(
     readFileSync(join(MONITORING_ROOT, 'prometheus-rules.yaml'), 'utf8'),
   );
@@ -71,7 +70,7 @@ beforeAll(() => {
   rules = (rule.spec.groups as { rules: Rule[] }[]).flatMap((g) => g.rules);
 });
 
-describe.skipIf(!hasKubectl)('Prometheus rules', () => {
+describe('Prometheus rules', () => {
   it('is a PrometheusRule whose alerts all have an expression, a severity and a summary', () => {
     expect(rules.length).toBeGreaterThanOrEqual(8);
     const names = new Set<string>();
@@ -101,6 +100,22 @@ describe.skipIf(!hasKubectl)('Prometheus rules', () => {
     ['GPU KV-cache saturation', /vllm:kv_cache_usage_perc/],
   ])('alerts on %s', (_what, pattern) => {
     expect(rules.some((r) => pattern.test(r.expr))).toBe(true);
+  });
+
+  it('GPU XID errors alert on a change of the gauge, not on its value', () => {
+    // DCGM_FI_DEV_XID_ERRORS is a gauge holding the last XID a GPU reported (it never goes back
+    // to 0): `> 0` would fire for ever after one error. A new error is a change of the value.
+    const xid = rules.filter((r) => r.expr.includes('DCGM_FI_DEV_XID_ERRORS'));
+    expect(xid).toHaveLength(1);
+    const [rule] = xid as [Rule];
+    expect(rule.expr).toMatch(/changes\(DCGM_FI_DEV_XID_ERRORS(\{[^}]*\})?\[\d+m\]\)/);
+    expect(rule.expr).toMatch(/\)\s*>\s*0\s*$/);
+    expect(rule.expr.replace(/changes\(DCGM_FI_DEV_XID_ERRORS[^)]*\)/g, '')).not.toContain(
+      'DCGM_FI_DEV_XID_ERRORS',
+    );
+    expect(rule.for ?? '0m', 'fires at once: a change is gone after its window').toMatch(
+      /^0[smh]$/,
+    );
   });
 
   it('the queue-depth alert fires below the router queue size of every region', () => {
@@ -206,27 +221,21 @@ describe('metric names', () => {
     return exprs.flatMap(({ where, expr }) => metricNamesIn(expr).map((name) => ({ where, name })));
   };
 
-  it.skipIf(!hasKubectl)(
-    'rules and dashboard only use origin_*, vllm:*, te_* and DCGM_FI_* metrics',
-    () => {
-      const names = used();
-      expect(names.length).toBeGreaterThan(30);
-      const foreign = names.filter(({ name }) => !ALLOWED_FAMILIES.some((re) => re.test(name)));
-      expect(foreign).toEqual([]);
-    },
-  );
+  it('rules and dashboard only use origin_*, vllm:*, te_* and DCGM_FI_* metrics', () => {
+    const names = used();
+    expect(names.length).toBeGreaterThan(30);
+    const foreign = names.filter(({ name }) => !ALLOWED_FAMILIES.some((re) => re.test(name)));
+    expect(foreign).toEqual([]);
+  });
 
-  it.skipIf(!hasKubectl)(
-    'every vllm:*, te_* and DCGM_FI_* name exists in that exporter (see known-metrics.ts)',
-    () => {
-      const known = thirdPartySeries();
-      const unknown = used().filter(({ name }) => !name.startsWith('origin_') && !known.has(name));
-      expect(unknown).toEqual([]);
-    },
-  );
+  it('every vllm:*, te_* and DCGM_FI_* name exists in that exporter (see known-metrics.ts)', () => {
+    const known = thirdPartySeries();
+    const unknown = used().filter(({ name }) => !name.startsWith('origin_') && !known.has(name));
+    expect(unknown).toEqual([]);
+  });
 
   // Reads the origin service's metric definitions. Fails until origin/src/metrics.ts exists.
-  it.skipIf(!hasKubectl)('every origin_* name is exported by origin/src/metrics.ts', () => {
+  it('every origin_* name is exported by origin/src/metrics.ts', () => {
     expect(
       existsSync(ORIGIN_METRICS_FILE),
       "origin/src/metrics.ts (the origin router's prom-client metrics) is missing",

@@ -5,21 +5,26 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  AWS_REGION_NAME,
   blocks,
   cidrsubnet,
+  containerEnv,
+  find,
   type HclBody,
   listFiles,
   loadTfDir,
   locals,
   MODULE_OUTPUT_REF,
-  onPath,
   parseHcl,
   REGION_KEYS,
   REGIONS,
+  type RegionKey,
   readWranglerToml,
   references,
   rel,
   render,
+  requireTool,
+  S3_BUCKET_NAME,
   TF_ROOT,
   type TfDir,
   typedBlocks,
@@ -32,8 +37,6 @@ const MODULES = ['edge', 'upstash', 'regional-origin'];
 const MODULE_DIRS = MODULES.map((m) => join(TF_ROOT, 'modules', m));
 const ENV_DIRS = [join(TF_ROOT, 'envs', 'prod')];
 const META_ARGS = new Set(['source', 'version', 'providers', 'depends_on', 'count', 'for_each']);
-const hasTerraform = onPath('terraform');
-const hasKubectl = onPath('kubectl');
 
 const dirs = new Map<string, TfDir>();
 const tf = (dir: string): TfDir => {
@@ -66,7 +69,8 @@ describe('every .tf file', () => {
     await expect(parseHcl('broken.tf', 'resource "a" "b" {\n  x = \n')).rejects.toThrow();
   });
 
-  it.skipIf(!hasTerraform)('terraform fmt -check -recursive infra/terraform exits 0', () => {
+  it('terraform fmt -check -recursive infra/terraform exits 0', () => {
+    requireTool('terraform');
     const result = spawnSync('terraform', ['fmt', '-check', '-recursive', '-list=true', TF_ROOT], {
       encoding: 'utf8',
       env: { ...process.env, CHECKPOINT_DISABLE: '1' },
@@ -97,6 +101,28 @@ describe('module structure', () => {
     ]) {
       expect(readme).toContain(text);
     }
+  });
+});
+
+describe('required_version', () => {
+  const minimum = (dir: string): [number, number] | undefined => {
+    for (const file of Object.values(tf(dir).files)) {
+      for (const t of (file.terraform ?? []) as HclBody[]) {
+        const m = /^>=\s*(\d+)\.(\d+)/.exec(String(t.required_version ?? ''));
+        if (m) return [Number(m[1]), Number(m[2])];
+      }
+    }
+    return undefined;
+  };
+
+  it('envs/prod requires a Terraform with what its README uses (use_lockfile: S3 locking, 1.11), and the README says the same', () => {
+    const readme = readFileSync(join(TF_ROOT, 'README.md'), 'utf8');
+    const [major, minor] = minimum(ENV_DIRS[0] as string) ?? [0, 0];
+    const atLeast = (a: number, b: number) => major > a || (major === a && minor >= b);
+    if (readme.includes('use_lockfile')) expect(atLeast(1, 11), `>= ${major}.${minor}`).toBe(true);
+    // The README's prerequisite is the same version as the constraint.
+    expect(readme).toContain(`Terraform ≥ ${major}.${minor}`);
+    expect(readme.match(/Terraform ≥ \d+\.\d+/g)).toEqual([`Terraform ≥ ${major}.${minor}`]);
   });
 });
 
@@ -285,6 +311,37 @@ describe('module calls and outputs', () => {
     expect(seen.size).toBe(3);
   });
 
+  it('the router image is one setting: var.origin_image, passed to every region, named as origin-image.yml pushes it', () => {
+    const root = tf(ENV_DIRS[0] as string);
+    const calls = callsIn(root.dir).filter(([, m]) => String(m.source).endsWith('regional-origin'));
+    expect(calls).toHaveLength(3);
+    for (const [name, call] of calls) {
+      expect(bare(call.origin_image), `module.${name}.origin_image`).toBe('var.origin_image');
+      expect(bare(call.origin_image_pull_username)).toBe('var.origin_image_pull_username');
+      expect(bare(call.origin_image_pull_token)).toBe('var.origin_image_pull_token');
+    }
+    const variables = blocks(root, 'variable');
+    expect('default' in (variables.origin_image ?? {}), 'origin_image has no default').toBe(false);
+    expect(variables.origin_image_pull_token?.sensitive).toBe(true);
+    // The workflow pushes ghcr.io/<repository owner>/<name>; the example names the same image.
+    const workflow = readFileSync(
+      join(TF_ROOT, '..', '..', '.github', 'workflows', 'origin-image.yml'),
+      'utf8',
+    );
+    const pushed = /IMAGE: ghcr\.io\/\$\{\{ github\.repository_owner \}\}\/([\w.-]+)/.exec(
+      workflow,
+    )?.[1];
+    expect(pushed).toBe('llm-gateway-origin');
+    const example = readFileSync(join(root.dir, 'terraform.tfvars.example'), 'utf8');
+    expect(example).toMatch(
+      new RegExp(`^origin_image\\s*=\\s*"ghcr\\.io/[a-z0-9-]+/${pushed}"$`, 'm'),
+    );
+    // The module wires it into the overlay's images, for the name the base Deployment uses.
+    const ds = typedBlocks(tf(join(TF_ROOT, 'modules', 'regional-origin')), 'data')
+      .kustomization_overlay?.origin as HclBody;
+    expect(ds.images).toEqual([{ name: 'llm-gateway-origin', new_name: '${var.origin_image}' }]);
+  });
+
   it('Upstash REST URL and token are sensitive outputs wired into the edge Worker secrets', () => {
     const outputs = blocks(tf(join(TF_ROOT, 'modules', 'upstash')), 'output');
     expect(outputs.rest_url?.sensitive).toBe(true);
@@ -403,6 +460,30 @@ describe('edge module', () => {
     expect(lb.country_pools).toBeDefined();
   });
 
+  it("health monitors accept the health listener's certificate (Cloudflare Origin CA, not publicly trusted)", () => {
+    // The 8443 listener serves the certificate imported from the edge module's Origin CA cert,
+    // which only Cloudflare's proxy trusts: a monitor that verifies it marks every pool down.
+    const ro = tf(join(TF_ROOT, 'modules', 'regional-origin'));
+    const listener = typedBlocks(ro, 'resource').aws_lb_listener?.health as HclBody;
+    expect(listener.port).toBe(8443);
+    const certRef = /^aws_acm_certificate\.(\w+)\.arn$/.exec(bare(listener.certificate_arn) ?? '');
+    const cert = typedBlocks(ro, 'resource').aws_acm_certificate?.[certRef?.[1] ?? ''] as HclBody;
+    const imported = bare(cert?.certificate_body) === 'var.origin_tls_certificate_pem';
+    const monitor = typedBlocks(edge(), 'resource').cloudflare_load_balancer_monitor
+      ?.origin as HclBody;
+    expect(imported || !('certificate_body' in (cert ?? {})), 'health listener certificate').toBe(
+      true,
+    );
+    if (imported) expect(monitor.allow_insecure, 'monitor.allow_insecure').toBe(true);
+    // It is only the health path: the monitor probes /health/ready, which is all 8443 forwards.
+    expect(monitor.path).toBe('/health/ready');
+    expect(bare(monitor.port)).toBe('var.origin_health_port');
+    const rule = typedBlocks(ro, 'resource').aws_lb_listener_rule?.health as HclBody;
+    expect(rule.condition[0].path_pattern[0].values).toEqual(['/health/ready']);
+    const readme = readFileSync(join(TF_ROOT, 'modules', 'edge', 'README.md'), 'utf8');
+    expect(readme).toMatch(/allow_insecure/);
+  });
+
   it('origins get per-hostname authenticated origin pulls (mTLS)', () => {
     const resources = typedBlocks(edge(), 'resource');
     const aop = resources.cloudflare_authenticated_origin_pulls?.origin as HclBody;
@@ -478,90 +559,141 @@ describe('regional-origin module', () => {
 // The kustomization_overlay data source of modules/regional-origin, replayed with kubectl: its
 // HCL is turned into a kustomization.yaml (Terraform expressions replaced by sample values) over
 // each overlay, so the generators, merge behaviour and patch it declares are proven to work.
-describe.skipIf(!hasKubectl)(
-  'the Terraform kustomization_overlay, replayed with kubectl kustomize',
-  () => {
-    const SAMPLES: Record<string, string> = {
-      'local.model_bucket_name': 'test-models-bucket',
-      'var.origin_signing_keys': 'k2026:c2VjcmV0',
-      'local.load_balancer_source_cidr': '10.99.192.0/22',
+describe('the Terraform kustomization_overlay, replayed with kubectl kustomize', () => {
+  const ORIGIN_IMAGE = 'ghcr.io/acme/llm-gateway-origin';
+  const DOCKER_CONFIG = '{"auths":{"ghcr.io":{"auth":"YWNtZTp0b2tlbg=="}}}';
+  const samples = (key: RegionKey): Record<string, string> => ({
+    'local.model_bucket_name': `test-models-${REGIONS[key].awsRegion}-123456789012`,
+    'var.aws_region': REGIONS[key].awsRegion,
+    'var.origin_signing_keys': 'k2026:c2VjcmV0',
+    'var.origin_image': ORIGIN_IMAGE,
+    'local.origin_image_pull_dockerconfigjson': DOCKER_CONFIG,
+    'local.load_balancer_source_cidr': '10.99.192.0/22',
+  });
+  let work: string;
+  beforeAll(() => {
+    requireTool('kubectl');
+    work = mkdtempSync(join(tmpdir(), 'tf-overlay-'));
+  });
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  const substitute = (value: string, key: RegionKey, overlayDir: string): string =>
+    value.replace(/\$\{([^{}]+)\}/g, (_m, expr: string) => {
+      if (expr === 'var.kustomize_overlay_path')
+        return relative(dirname(join(work, 'x', 'kustomization.yaml')), overlayDir);
+      const sample = samples(key)[expr];
+      if (sample === undefined) throw new Error(`no sample value for \${${expr}}`);
+      return sample;
+    });
+
+  /**
+   * A block type's bodies: the static ones, then each `dynamic` one expanded over the sample
+   * list its for_each names (`<type>.value` / `<type>.key` replaced by the element / index).
+   */
+  const bodies = (ds: HclBody, type: string, lists: Record<string, string[]>): HclBody[] => {
+    const out = [...((ds[type] ?? []) as HclBody[])];
+    for (const d of (ds.dynamic?.[type] ?? []) as HclBody[]) {
+      const list = lists[bare(d.for_each) ?? ''];
+      if (!list) throw new Error(`dynamic "${type}": no sample list for ${d.for_each}`);
+      list.forEach((value, index) => {
+        const text = JSON.stringify(d.content[0])
+          .replaceAll(`\${${type}.value}`, value)
+          .replaceAll(`\${${type}.key}`, String(index));
+        out.push(JSON.parse(text) as HclBody);
+      });
+    }
+    return out;
+  };
+
+  const replay = (key: RegionKey, pullSecret: boolean) => {
+    const overlayDir = join(TF_ROOT, '..', 'k8s', 'overlays', key);
+    const ds = typedBlocks(tf(join(TF_ROOT, 'modules', 'regional-origin')), 'data')
+      .kustomization_overlay?.origin as HclBody;
+    const lists = {
+      'local.origin_image_pull_secret_names': pullSecret ? ['origin-image-pull'] : [],
     };
-    let work: string;
-    beforeAll(() => {
-      work = mkdtempSync(join(tmpdir(), 'tf-overlay-'));
+    const sub = (v: string) => substitute(v, key, overlayDir);
+    const generator = (g: HclBody) => ({
+      name: g.name,
+      namespace: g.namespace,
+      ...(g.behavior ? { behavior: g.behavior } : {}),
+      ...(g.type ? { type: g.type } : {}),
+      literals: (g.literals as string[]).map(sub),
     });
-    afterAll(() => rmSync(work, { recursive: true, force: true }));
+    const kustomization = {
+      apiVersion: 'kustomize.config.k8s.io/v1beta1',
+      kind: 'Kustomization',
+      resources: (ds.resources as string[]).map(sub),
+      images: bodies(ds, 'images', lists).map((i) => ({
+        name: i.name,
+        ...(i.new_name ? { newName: sub(i.new_name) } : {}),
+        ...(i.new_tag ? { newTag: sub(i.new_tag) } : {}),
+      })),
+      configMapGenerator: bodies(ds, 'config_map_generator', lists).map(generator),
+      secretGenerator: bodies(ds, 'secret_generator', lists).map(generator),
+      patches: bodies(ds, 'patches', lists).map((p) => ({
+        target: p.target[0],
+        patch: sub(p.patch),
+      })),
+    };
+    const dir = join(work, `${key}-${pullSecret}`);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'kustomization.yaml'), JSON.stringify(kustomization, null, 2));
+    return render(dir, true);
+  };
 
-    const substitute = (value: string, overlayDir: string): string =>
-      value.replace(/\$\{([^{}]+)\}/g, (_m, expr: string) => {
-        if (expr === 'var.kustomize_overlay_path')
-          return relative(dirname(join(work, 'x', 'kustomization.yaml')), overlayDir);
-        const sample = SAMPLES[expr];
-        if (sample === undefined) throw new Error(`no sample value for \${${expr}}`);
-        return sample;
-      });
+  it.each(REGION_KEYS)('%s', (key) => {
+    const objects = replay(key, true);
+    const deployment = find(objects, 'Deployment', 'origin-router');
+    const pod = deployment.spec.template.spec;
+    const secretRef = pod.containers[0].env.find((e: HclBody) => e.name === 'ORIGIN_SIGNING_KEYS')
+      ?.valueFrom.secretKeyRef;
+    const secret = objects.find((o) => o.kind === 'Secret' && o.metadata.name === secretRef?.name);
+    expect(secret, 'the router references the generated Secret').toBeDefined();
+    expect(secret?.metadata.namespace).toBe('llm-origin');
+    expect(Buffer.from(secret?.data.ORIGIN_SIGNING_KEYS, 'base64').toString()).toBe(
+      samples(key)['var.origin_signing_keys'],
+    );
 
-    it.each(REGION_KEYS)('%s', (key) => {
-      const overlayDir = join(TF_ROOT, '..', 'k8s', 'overlays', key);
-      const ds = typedBlocks(tf(join(TF_ROOT, 'modules', 'regional-origin')), 'data')
-        .kustomization_overlay?.origin as HclBody;
-      const sub = (v: string) => substitute(v, overlayDir);
-      const generator = (g: HclBody) => ({
-        name: g.name,
-        namespace: g.namespace,
-        ...(g.behavior ? { behavior: g.behavior } : {}),
-        ...(g.type ? { type: g.type } : {}),
-        literals: (g.literals as string[]).map(sub),
-      });
-      const kustomization = {
-        apiVersion: 'kustomize.config.k8s.io/v1beta1',
-        kind: 'Kustomization',
-        resources: (ds.resources as string[]).map(sub),
-        configMapGenerator: (ds.config_map_generator as HclBody[]).map(generator),
-        secretGenerator: (ds.secret_generator as HclBody[]).map(generator),
-        patches: (ds.patches as HclBody[]).map((p) => ({
-          target: p.target[0],
-          patch: sub(p.patch),
-        })),
-      };
-      const dir = join(work, key);
-      rmSync(dir, { recursive: true, force: true });
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, 'kustomization.yaml'), JSON.stringify(kustomization, null, 2));
-      const objects = render(dir, true);
+    // The router image: Terraform's repository (one setting), the overlay's tag, and the pull
+    // secret it generates when the package is private.
+    const overlayImage = render(join(TF_ROOT, '..', 'k8s', 'overlays', key)).find(
+      (o) => o.kind === 'Deployment' && o.metadata.name === 'origin-router',
+    )?.spec.template.spec.containers[0].image as string;
+    const tag = overlayImage.split(':')[1];
+    expect(tag).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(pod.containers[0].image).toBe(`${ORIGIN_IMAGE}:${tag}`);
+    const pull = objects.find(
+      (o) => o.kind === 'Secret' && o.metadata.name === pod.imagePullSecrets?.[0]?.name,
+    );
+    expect(pull?.type, 'imagePullSecrets names the generated pull secret').toBe(
+      'kubernetes.io/dockerconfigjson',
+    );
+    expect(Buffer.from(pull?.data['.dockerconfigjson'], 'base64').toString()).toBe(DOCKER_CONFIG);
 
-      const deployment = objects.find(
-        (o) => o.kind === 'Deployment' && o.metadata.name === 'origin-router',
-      );
-      const secretRef = deployment?.spec.template.spec.containers[0].env.find(
-        (e: HclBody) => e.name === 'ORIGIN_SIGNING_KEYS',
-      )?.valueFrom.secretKeyRef;
-      const secret = objects.find(
-        (o) => o.kind === 'Secret' && o.metadata.name === secretRef?.name,
-      );
-      expect(secret, 'the router references the generated Secret').toBeDefined();
-      expect(secret?.metadata.namespace).toBe('llm-origin');
-      expect(Buffer.from(secret?.data.ORIGIN_SIGNING_KEYS, 'base64').toString()).toBe(
-        SAMPLES['var.origin_signing_keys'],
-      );
+    // The model-sync init containers: the bucket Terraform names and the region's AWS region.
+    for (const pool of ['vllm', 'trt', 'tei']) {
+      const d = find(objects, 'Deployment', pool);
+      const env = containerEnv(objects, d.spec.template.spec.initContainers[0]);
+      expect(env.MODEL_BUCKET, pool).toBe(samples(key)['local.model_bucket_name']);
+      expect(env.MODEL_BUCKET).toMatch(S3_BUCKET_NAME);
+      expect(env.AWS_REGION, pool).toBe(REGIONS[key].awsRegion);
+      expect(env.AWS_REGION).toMatch(AWS_REGION_NAME);
+      expect(env.MODEL_NAME, `${pool}: merge keeps the overlay's model`).toBeTruthy();
+    }
 
-      for (const pool of ['vllm', 'trt', 'tei']) {
-        const d = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === pool);
-        const cm = objects.find(
-          (o) =>
-            o.kind === 'ConfigMap' &&
-            o.metadata.name === d?.spec.template.spec.containers[0].envFrom[0].configMapRef.name,
-        );
-        expect(cm?.data.MODEL_BUCKET, pool).toBe(SAMPLES['local.model_bucket_name']);
-        expect(cm?.data.MODEL_NAME, `${pool}: merge keeps the overlay's model`).toBeTruthy();
-      }
+    const policy = find(objects, 'NetworkPolicy', 'origin-router');
+    expect(policy.spec.ingress[0].from[0].ipBlock.cidr).toBe(
+      samples(key)['local.load_balancer_source_cidr'],
+    );
+  });
 
-      const policy = objects.find(
-        (o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'origin-router',
-      );
-      expect(policy?.spec.ingress[0].from[0].ipBlock.cidr).toBe(
-        SAMPLES['local.load_balancer_source_cidr'],
-      );
-    });
-  },
-);
+  it('without pull credentials, no pull secret and no imagePullSecrets', () => {
+    const objects = replay('eu-west', false);
+    const pod = find(objects, 'Deployment', 'origin-router').spec.template.spec;
+    expect(pod.imagePullSecrets).toBeUndefined();
+    expect(objects.filter((o) => o.type === 'kubernetes.io/dockerconfigjson')).toEqual([]);
+    expect(pod.containers[0].image).toMatch(new RegExp(`^${ORIGIN_IMAGE}:`));
+  });
+});

@@ -73,6 +73,24 @@ describe('GitHub workflows', () => {
     expect(image).toContain("push: ${{ github.event_name != 'pull_request' }}");
   });
 
+  it('infra/README.md documents every GitHub environment, secret and variable the workflows use', () => {
+    const readme = readFileSync(join(ROOT, 'infra', 'README.md'), 'utf8');
+    const used = new Set<string>();
+    for (const file of files) {
+      const text = readFileSync(file, 'utf8');
+      for (const m of text.matchAll(/\b(?:secrets|vars)\.([A-Z][A-Z0-9_]*)/g))
+        used.add(m[1] as string);
+      // Environments named in the callers (`environment: <name>`, not an expression).
+      for (const m of text.matchAll(/^\s+environment: ([\w-]+)\s*$/gm)) used.add(m[1] as string);
+    }
+    used.delete('GITHUB_TOKEN'); // GitHub provides it
+    expect([...used].sort()).toEqual(
+      expect.arrayContaining(['CLOUDFLARE_API_TOKEN', 'WORKER_SECRETS_SOURCE', 'production']),
+    );
+    const missing = [...used].filter((name) => !readme.includes(`\`${name}\``));
+    expect(missing, 'used by .github/workflows but not in infra/README.md').toEqual([]);
+  });
+
   describe('deploy', () => {
     let secrets: string[] = [];
     beforeAll(async () => {

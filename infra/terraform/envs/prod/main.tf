@@ -148,6 +148,9 @@ module "origin_us_east" {
   edge_client_ca_pem         = module.edge.edge_client_ca_pem
   edge_ingress_cidrs         = data.cloudflare_ip_ranges.cloudflare.ipv4_cidrs
   origin_signing_keys        = var.origin_signing_keys
+  origin_image               = var.origin_image
+  origin_image_pull_username = var.origin_image_pull_username
+  origin_image_pull_token    = var.origin_image_pull_token
 
   kustomize_overlay_path = "${local.infra_root}/k8s/overlays/us-east"
   monitoring_path        = "${local.infra_root}/monitoring"
@@ -179,6 +182,9 @@ module "origin_eu_west" {
   edge_client_ca_pem         = module.edge.edge_client_ca_pem
   edge_ingress_cidrs         = data.cloudflare_ip_ranges.cloudflare.ipv4_cidrs
   origin_signing_keys        = var.origin_signing_keys
+  origin_image               = var.origin_image
+  origin_image_pull_username = var.origin_image_pull_username
+  origin_image_pull_token    = var.origin_image_pull_token
 
   kustomize_overlay_path = "${local.infra_root}/k8s/overlays/eu-west"
   monitoring_path        = "${local.infra_root}/monitoring"
@@ -209,6 +215,9 @@ module "origin_ap_south" {
   edge_client_ca_pem         = module.edge.edge_client_ca_pem
   edge_ingress_cidrs         = data.cloudflare_ip_ranges.cloudflare.ipv4_cidrs
   origin_signing_keys        = var.origin_signing_keys
+  origin_image               = var.origin_image
+  origin_image_pull_username = var.origin_image_pull_username
+  origin_image_pull_token    = var.origin_image_pull_token
 
   kustomize_overlay_path = "${local.infra_root}/k8s/overlays/ap-south"
   monitoring_path        = "${local.infra_root}/monitoring"

@@ -42,6 +42,24 @@ variable "origin_signing_keys" {
   sensitive   = true
 }
 
+variable "origin_image" {
+  description = "Repository of the origin router image, without a tag (each overlay pins its tag): what .github/workflows/origin-image.yml pushes, ghcr.io/<repository owner, lower case>/llm-gateway-origin. One setting for every region."
+  type        = string
+}
+
+variable "origin_image_pull_username" {
+  description = "Registry user for a private router image (GHCR: a user with read:packages on the package); null when the package is public."
+  type        = string
+  default     = null
+}
+
+variable "origin_image_pull_token" {
+  description = "Token of origin_image_pull_username (GHCR: a personal access token with read:packages). Pass as TF_VAR_origin_image_pull_token."
+  type        = string
+  default     = null
+  sensitive   = true
+}
+
 variable "admin_token" {
   description = "Worker secret ADMIN_TOKEN."
   type        = string

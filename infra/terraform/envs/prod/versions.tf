@@ -1,5 +1,6 @@
 terraform {
-  required_version = ">= 1.9"
+  # 1.11: the S3 backend's native locking (use_lockfile = true, see ../../README.md) is GA there.
+  required_version = ">= 1.11"
 
   # Remote state: an S3 bucket with versioning and encryption, locking with an S3 lock file.
   # The state holds secrets (Worker secrets, TLS private keys, the Upstash token): restrict the

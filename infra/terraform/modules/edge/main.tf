@@ -241,7 +241,12 @@ resource "cloudflare_load_balancer_monitor" "origin" {
   port             = var.origin_health_port
   expected_codes   = "200"
   follow_redirects = false
-  allow_insecure   = false
+  # The health listener (origin_health_port) serves the origin's Cloudflare Origin CA
+  # certificate, which Cloudflare's proxy trusts but its health monitors do not (they want a
+  # publicly trusted one): verified, every pool would be down. The listener forwards only
+  # /health/ready and carries no credentials, so this monitor skips verification; API traffic
+  # (443, mTLS, Full strict) is verified as before.
+  allow_insecure   = true
   interval         = 30
   timeout          = 5
   retries          = 1

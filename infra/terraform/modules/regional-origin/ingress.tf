@@ -8,7 +8,8 @@
 #      /metrics is not reachable from outside). Behind that, the router checks the edge's HMAC
 #      signature on every request.
 # 8443: HTTPS without client certificates for the Cloudflare load-balancer health monitor;
-#      serves /health/ready only.
+#      serves /health/ready only. Same Origin CA certificate, which the monitors cannot
+#      verify: they run with allow_insecure = true (edge module README).
 # Both only accept Cloudflare's IP ranges (security group).
 
 resource "aws_acm_certificate" "origin" {

@@ -3,30 +3,35 @@
 ################################################################################
 
 # The overlay from infra/k8s/overlays/<region>, plus what only Terraform knows: the model
-# bucket, the signing keys (a generated Secret; its hash suffix rolls the router when the keys
-# change) and the load balancer's source CIDR in the NetworkPolicy.
+# bucket and AWS region (for the pools' model-sync init containers), the router image's
+# repository (the overlay pins only its tag) and pull secret, the signing keys (a generated
+# Secret; its hash suffix rolls the router when the keys change) and the load balancer's source
+# CIDR in the NetworkPolicy. Only this applies an overlay: alone, it renders with placeholders.
+locals {
+  # One pull secret when the router image is private (a registry user is set), none otherwise.
+  origin_image_pull_secret_names = var.origin_image_pull_username == null ? [] : ["origin-image-pull"]
+  origin_image_pull_dockerconfigjson = jsonencode({
+    auths = {
+      (split("/", var.origin_image)[0]) = {
+        auth = base64encode("${coalesce(var.origin_image_pull_username, "-")}:${coalesce(var.origin_image_pull_token, "-")}")
+      }
+    }
+  })
+}
+
 data "kustomization_overlay" "origin" {
   resources = [var.kustomize_overlay_path]
 
-  config_map_generator {
-    name      = "vllm-pool-config"
-    namespace = "llm-origin"
-    behavior  = "merge"
-    literals  = ["MODEL_BUCKET=${local.model_bucket_name}"]
+  images {
+    name     = "llm-gateway-origin"
+    new_name = var.origin_image
   }
 
   config_map_generator {
-    name      = "trt-pool-config"
+    name      = "model-sync"
     namespace = "llm-origin"
     behavior  = "merge"
-    literals  = ["MODEL_BUCKET=${local.model_bucket_name}"]
-  }
-
-  config_map_generator {
-    name      = "tei-pool-config"
-    namespace = "llm-origin"
-    behavior  = "merge"
-    literals  = ["MODEL_BUCKET=${local.model_bucket_name}"]
+    literals  = ["MODEL_BUCKET=${local.model_bucket_name}", "AWS_REGION=${var.aws_region}"]
   }
 
   secret_generator {
@@ -34,6 +39,34 @@ data "kustomization_overlay" "origin" {
     namespace = "llm-origin"
     type      = "Opaque"
     literals  = ["ORIGIN_SIGNING_KEYS=${var.origin_signing_keys}"]
+  }
+
+  dynamic "secret_generator" {
+    for_each = local.origin_image_pull_secret_names
+
+    content {
+      name      = secret_generator.value
+      namespace = "llm-origin"
+      type      = "kubernetes.io/dockerconfigjson"
+      literals  = [".dockerconfigjson=${local.origin_image_pull_dockerconfigjson}"]
+    }
+  }
+
+  dynamic "patches" {
+    for_each = local.origin_image_pull_secret_names
+
+    content {
+      target {
+        kind = "Deployment"
+        name = "origin-router"
+      }
+      patch = <<-EOT
+        - op: add
+          path: /spec/template/spec/imagePullSecrets
+          value:
+            - name: ${patches.value}
+      EOT
+    }
   }
 
   patches {

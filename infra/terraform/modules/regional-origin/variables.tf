@@ -126,6 +126,34 @@ variable "origin_signing_keys" {
   sensitive   = true
 }
 
+variable "origin_image" {
+  description = "Repository of the origin router image, without a tag (the overlays pin it): what .github/workflows/origin-image.yml pushes, ghcr.io/<repository owner>/llm-gateway-origin."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+$", var.origin_image)) && !strcontains(var.origin_image, "example")
+    error_message = "origin_image is a registry/owner/name without a tag, e.g. ghcr.io/acme/llm-gateway-origin."
+  }
+}
+
+variable "origin_image_pull_username" {
+  description = "Registry user for pulling a private router image (with origin_image_pull_token; for GHCR a user with read:packages). null: the image is public, no pull secret."
+  type        = string
+  default     = null
+}
+
+variable "origin_image_pull_token" {
+  description = "Password or token of origin_image_pull_username (for GHCR a personal access token with read:packages)."
+  type        = string
+  default     = null
+  sensitive   = true
+
+  validation {
+    condition     = (var.origin_image_pull_token == null) == (var.origin_image_pull_username == null)
+    error_message = "Set origin_image_pull_username and origin_image_pull_token together (private image), or neither (public image)."
+  }
+}
+
 variable "model_bucket_name" {
   description = "S3 bucket holding the model weights of this region (created here). Defaults to <name_prefix>-models-<aws_region>-<account id>."
   type        = string
