@@ -24,9 +24,12 @@ fi
 # packages with per-platform optional dependencies (esbuild, workerd, biome) make npm ci
 # refuse the lock ("Missing: @biomejs/cli-darwin-x64@ from lock file"): then fall back to
 # npm install, which still takes the lock file's versions.
+# npm ci's complaint goes to a log file, not the terminal: the fallback says so in one line.
 install_deps() {
-  (cd "$root" && npm ci --no-audit --no-fund --loglevel=error) >&2 && return 0
-  echo "bootstrap: npm ci refused the lock file (see above); installing with npm install instead" >&2
+  mkdir -p "$root/.cache"
+  local log="$root/.cache/npm-ci.log"
+  (cd "$root" && npm ci --no-audit --no-fund --loglevel=error) >"$log" 2>&1 && return 0
+  echo "bootstrap: npm ci refused the lock file (details: .cache/npm-ci.log); installing with npm install" >&2
   (cd "$root" && npm install --no-audit --no-fund --no-save --loglevel=error) >&2
 }
 
