@@ -5,7 +5,7 @@
  * cloud provider fakes (OpenAI, Azure OpenAI EU, Anthropic, Gemini, Bedrock US and EU; a real
  * service wherever its key is set), three regional origins each over its own simulated vLLM,
  * TensorRT-LLM and TEI pools, seeds the development key and three example keys, and runs the
- * edge (`wrangler dev --env dev`, workers/gateway.dev.config.json) on http://127.0.0.1:$PORT.
+ * edge (`wrangler dev -c wrangler.dev.toml`, workers/gateway.dev.config.json) on http://127.0.0.1:$PORT.
  * See tools/dev/ for the parts and README.md for what to try.
  *
  * Environment: PORT (8787), GATEWAY_DEV_KEY, ADMIN_TOKEN, ORIGIN_SIGNING_KEY, the providers'
@@ -13,7 +13,7 @@
  * AZURE_OPENAI_EU_API_KEY, AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY), UPSTASH_REDIS_REST_URL +
  * UPSTASH_REDIS_REST_TOKEN (a real Upstash: nothing is seeded), DEV_STACK_FILE (where the
  * JSON description of the running stack goes; default .wrangler/dev-stack.json),
- * DEV_PROBE_INTERVAL_MS (the health probe the cron runs in production; default 15 000).
+ * DEV_PROBE_INTERVAL_MS (the health probe the cron runs in production; default 15 000; 0: none).
  * Commands on standard input: status, stop NAME, start NAME, help. Ctrl-C stops everything.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -74,7 +74,7 @@ try {
   const vars: Record<string, string> = { ...info.vars, ADMIN_TOKEN: adminToken };
   const args = [
     ...[process.execPath, join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'dev'],
-    ...['--env', 'dev', '--ip', '127.0.0.1', '--port', String(port)],
+    ...['-c', join(ROOT, 'wrangler.dev.toml'), '--ip', '127.0.0.1', '--port', String(port)],
     ...['--inspector-port', String(await freePort()), '--persist-to', persistDir],
     '--show-interactive-dev-session=false',
     '--test-scheduled',
@@ -95,8 +95,10 @@ try {
       (r) => r.body?.cancel(),
       () => undefined,
     );
-  await probe();
-  probeTimer = setInterval(probe, probeEveryMs);
+  if (probeEveryMs > 0) {
+    await probe();
+    probeTimer = setInterval(probe, probeEveryMs);
+  }
 
   mkdirSync(dirname(stateFile), { recursive: true });
   writeFileSync(stateFile, JSON.stringify(stateOf(), null, 2));

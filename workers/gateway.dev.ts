@@ -1,5 +1,5 @@
 /**
- * The edge gateway Worker of the local run (`npm run dev`, wrangler.toml `[env.dev]`): the
+ * The edge gateway Worker of the local run (`npm run dev`, wrangler.dev.toml): the
  * development config, workers/gateway.dev.config.json — three regions with their origins,
  * every cloud provider (local fakes unless a real key is given), a trusted country header.
  */

@@ -46,6 +46,8 @@ beforeAll(async () => {
       PORT: String(port),
       WRANGLER_INSPECTOR_PORT: String(await freePort()),
       GATEWAY_DEV_KEY: DEV_KEY,
+      // The scripted upstream answers in order: no health probe may take a step.
+      DEV_PROBE_INTERVAL_MS: '0',
       OPENAI_API_KEY: 'sk-e2e-upstream',
       OPENAI_BASE_URL: `${scenarioUrl}/v1`,
     },

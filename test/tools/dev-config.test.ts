@@ -3,6 +3,8 @@
  * schema and agrees with what tools/dev starts: every fake's provider, every origin, every
  * self-hosted model, and a zone-held route for each key zone.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.ts';
 import { createProviders } from '../../src/providers/index.ts';
@@ -10,6 +12,7 @@ import { planRoute } from '../../src/routing/plan.ts';
 import { FAKES, originVar, POOLS, REGIONS, SELF_HOSTED } from '../../tools/dev/topology.ts';
 import devConfig from '../../workers/gateway.dev.config.json' with { type: 'json' };
 
+const ROOT = join(import.meta.dirname, '..', '..');
 const vars: Record<string, string> = {
   ORIGIN_SIGNING_KEY: 'dev-origin-signing-key-0123456789',
   UPSTASH_REDIS_REST_URL: 'http://127.0.0.1:1',
@@ -47,6 +50,17 @@ describe('workers/gateway.dev.config.json', () => {
         'ap-south': 'apac',
       },
     );
+  });
+
+  it("runs on production's compatibility date and flags (wrangler.dev.toml = wrangler.toml)", () => {
+    const setting = (file: string, name: string) =>
+      new RegExp(`^${name} = (.+)$`, 'm').exec(readFileSync(file, 'utf8'))?.[1];
+    for (const name of ['compatibility_date', 'compatibility_flags']) {
+      expect(setting(join(ROOT, 'wrangler.dev.toml'), name), name).toBe(
+        setting(join(ROOT, 'wrangler.toml'), name),
+      );
+      expect(setting(join(ROOT, 'wrangler.toml'), name), name).toBeDefined();
+    }
   });
 
   it('names every provider the launcher fakes, and one origin per region', () => {
