@@ -112,3 +112,38 @@ describe('loadConfig', () => {
     expect(errorOf(() => loadConfig('nope', {}))).toContain('(root):');
   });
 });
+
+describe('endpoints a provider cannot serve', () => {
+  it('refuses an embedding model routed to a chat-only provider, naming the field', () => {
+    const message = errorOf(() =>
+      loadConfig(
+        {
+          ...minimal,
+          providers: {
+            ...minimal.providers,
+            claude: { kind: 'anthropic', apiKey: 'k' },
+            gem: { kind: 'gemini', apiKey: 'k' },
+          },
+          models: {
+            embed: {
+              type: 'embedding',
+              targets: [
+                { provider: 'openai', model: 'text-embedding-3-small' },
+                { provider: 'claude', model: 'claude-haiku-4-5' },
+                { provider: 'gem', model: 'gemini-2.5-flash' },
+              ],
+            },
+          },
+        },
+        { OPENAI_API_KEY: 'k' },
+      ),
+    );
+    expect(message).toContain(
+      'models.embed.targets[1].provider: "claude" (anthropic) cannot serve embeddings',
+    );
+    expect(message).toContain(
+      'models.embed.targets[2].provider: "gem" (gemini) cannot serve embeddings',
+    );
+    expect(message).not.toContain('targets[0]');
+  });
+});

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { servesEndpoint } from '../providers/capabilities.ts';
 
 /**
  * The gateway config: which providers exist, which public model names map to which upstream
@@ -348,11 +349,20 @@ export const configSchema = z
     }
     for (const [name, model] of Object.entries(config.models)) {
       model.targets.forEach((target, i) => {
-        if (!(target.provider in config.providers)) {
+        const provider = Object.hasOwn(config.providers, target.provider)
+          ? config.providers[target.provider]
+          : undefined;
+        if (!provider) {
           ctx.addIssue({
             code: 'custom',
             path: ['models', name, 'targets', i, 'provider'],
             message: `unknown provider "${target.provider}" (known: ${Object.keys(config.providers).join(', ') || 'none'})`,
+          });
+        } else if (model.type === 'embedding' && !servesEndpoint(provider.kind, 'embeddings')) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['models', name, 'targets', i, 'provider'],
+            message: `"${target.provider}" (${provider.kind}) cannot serve embeddings`,
           });
         }
       });

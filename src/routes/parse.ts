@@ -3,6 +3,8 @@ import type { z } from 'zod';
 import { formatPath, type ModelConfig } from '../config/index.ts';
 import type { AppEnv } from '../context.ts';
 import { errors } from '../errors.ts';
+import { servesEndpoint } from '../providers/capabilities.ts';
+import type { Endpoint } from '../schemas/openai.ts';
 
 /** Reads the JSON body and validates it: 400 `invalid_json`, or 400 naming the bad field. */
 export async function parseBody<S extends z.ZodType>(
@@ -30,6 +32,9 @@ export function resolveModel(
   name: string,
   type: ModelConfig['type'],
   endpoint: string,
+  /** The upstream endpoint the request is sent as; when given, targets that cannot serve
+   * it are left out. */
+  servedAs?: Endpoint,
 ): ModelConfig {
   const model = Object.hasOwn(c.var.deps.config.models, name)
     ? c.var.deps.config.models[name]
@@ -37,7 +42,15 @@ export function resolveModel(
   if (!model) throw errors.modelNotFound(name);
   if (!keyMayUse(c, name)) throw errors.modelNotAllowed(name);
   if (model.type !== type) throw errors.wrongEndpoint(name, endpoint);
-  return model;
+  if (!servedAs) return model;
+  // Only the targets whose provider can serve this endpoint (a Claude model has no legacy
+  // completions); none at all is the caller's 400, never a request with empty messages.
+  const { providers } = c.var.deps.config;
+  const targets = model.targets.filter((t) =>
+    servesEndpoint(providers[t.provider]!.kind, servedAs),
+  );
+  if (targets.length === 0) throw errors.wrongEndpoint(name, endpoint);
+  return targets.length === model.targets.length ? model : { ...model, targets };
 }
 
 /** Whether the caller's key (if any) lists this model; keys with `models: null` use all. */

@@ -49,7 +49,7 @@ export function v1Routes(maxBodyBytes: number): Hono<AppEnv> {
 
   v1.post('/completions', async (c) => {
     const body = await parseBody(c, completionRequestSchema);
-    const model = resolveModel(c, body.model, 'chat', '/v1/completions');
+    const model = resolveModel(c, body.model, 'chat', '/v1/completions', 'completions');
     return proxy(c, { endpoint: 'completions', body, model });
   });
 
@@ -78,7 +78,8 @@ export function v1Routes(maxBodyBytes: number): Hono<AppEnv> {
     const model = Object.hasOwn(c.var.deps.config.models, id)
       ? c.var.deps.config.models[id]
       : undefined;
-    if (!model) throw errors.modelNotFound(id);
+    // A model the key may not use is not there for it, as in the list.
+    if (!model || !keyMayUse(c, id)) throw errors.modelNotFound(id);
     return c.json({ id, object: 'model', created: 0, owned_by: model.ownedBy });
   });
 

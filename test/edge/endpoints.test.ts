@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gateway, openaiAt, scenario, sseData, UPSTREAM_KEY } from './helpers.ts';
+import { createKey, gateway, openaiAt, scenario, sseData, UPSTREAM_KEY } from './helpers.ts';
 
 function post(body: Record<string, unknown>): RequestInit {
   return {
@@ -153,5 +153,62 @@ describe('providers', () => {
     expect(seen!.body!.stream_options).toBeUndefined();
     expect(gw.logs[0]!.usage).toMatchObject({ source: 'estimated' });
     expect(gw.logs[0]!.usage!.completion_tokens).toBeGreaterThan(0);
+  });
+});
+
+describe('endpoints and the providers that can serve them', () => {
+  it('sends legacy completions only to targets that serve them, and 400s when none does', async () => {
+    const openai = await scenario({ content: 'from openai' });
+    const anthropic = await scenario({});
+    const gw = gateway({
+      providers: {
+        a: { kind: 'anthropic', baseUrl: `${anthropic.baseUrl}/v1`, apiKey: 'k' },
+        o: openaiAt(openai),
+      },
+      models: {
+        claude: { targets: [{ provider: 'a', model: 'claude-haiku-4-5' }] },
+        mixed: {
+          targets: [
+            { provider: 'a', model: 'claude-haiku-4-5' },
+            { provider: 'o', model: 'gpt-3.5-turbo-instruct' },
+          ],
+        },
+      },
+    });
+    const refused = await gw.request('/v1/completions', post({ model: 'claude', prompt: 'x' }));
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe(
+      'model_not_supported',
+    );
+    const served = await gw.request('/v1/completions', post({ model: 'mixed', prompt: 'x' }));
+    expect(served.status).toBe(200);
+    expect(served.headers.get('x-gateway-provider')).toBe('o');
+    expect(await anthropic.requests()).toHaveLength(0);
+  });
+});
+
+describe('GET /v1/models/{id}', () => {
+  it('is 404 for a model the key may not use, as the list hides it', async () => {
+    const s = await scenario({});
+    const gw = gateway({
+      auth: { enabled: true },
+      providers: { p: openaiAt(s) },
+      models: {
+        allowed: { targets: [{ provider: 'p', model: 'a' }] },
+        hidden: { targets: [{ provider: 'p', model: 'b' }] },
+      },
+    });
+    const key = await createKey(gw, { models: ['allowed'] });
+    const get = (id: string) => gw.request(`/v1/models/${id}`, { headers: key.headers });
+    expect((await get('allowed')).status).toBe(200);
+    const hidden = await get('hidden');
+    expect(hidden.status).toBe(404);
+    expect(((await hidden.json()) as { error: { code: string } }).error.code).toBe(
+      'model_not_found',
+    );
+    const list = (await (await gw.request('/v1/models', { headers: key.headers })).json()) as {
+      data: { id: string }[];
+    };
+    expect(list.data.map((m) => m.id)).toEqual(['allowed']);
   });
 });
