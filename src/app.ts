@@ -6,6 +6,7 @@ import { KeyLookup, KeyStore } from './auth/index.ts';
 import { ResponseCache } from './cache/index.ts';
 import type { GatewayConfig } from './config/index.ts';
 import type { AppEnv, GatewayDeps } from './context.ts';
+import { browserAccess } from './cors/index.ts';
 import { errors, toGatewayError } from './errors.ts';
 import {
   annotateRequestLog,
@@ -61,6 +62,8 @@ export function createGateway(options: AppOptions): Gateway {
   app.use(requestLog());
 
   app.route('/health', healthRoutes());
+  // Before the routes: a preflight carries no key, and answers need the caller's origins.
+  app.use('/v1/*', browserAccess());
   app.route('/v1', v1Routes(config.defaults.maxBodyBytes));
   app.route('/admin', adminRoutes());
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ORIGIN } from '../cors/policy.ts';
 
 /**
  * Gateway API keys: `sk-gw-<32 base62 chars>` (~190 bits), shown once at creation and stored
@@ -52,6 +53,12 @@ const policyFields = {
   budget: z.object({ monthlyUsd: z.number().positive().nullable() }).strict(),
   expiresAt: z.iso.datetime({ offset: true }).nullable(),
   disabled: z.boolean(),
+  /** Browser origins (CORS) allowed with this key, besides the config's global and tenant
+   * lists; null = none of its own. */
+  allowedOrigins: z
+    .array(z.string().regex(ORIGIN, 'an origin such as https://app.example.com'))
+    .max(50)
+    .nullable(),
 };
 
 export const createKeySchema = z
@@ -73,6 +80,7 @@ export const createKeySchema = z
       .prefault({}),
     expiresAt: policyFields.expiresAt.default(null),
     disabled: policyFields.disabled.default(false),
+    allowedOrigins: policyFields.allowedOrigins.default(null),
   })
   .strict();
 

@@ -1,3 +1,4 @@
+import { KEY_ORIGINS_SET } from '../cors/index.ts';
 import type { Redis } from '../store/index.ts';
 import {
   applyUpdate,
@@ -50,6 +51,7 @@ export class KeyStore {
     tx.set(`gw:key:${digest}`, JSON.stringify(record));
     tx.set(`gw:keyid:${record.id}`, digest);
     tx.sadd('gw:keyids', record.id);
+    rememberOrigins(tx, record);
     this.#audit(tx, { at: now, actor, action: 'key.create', keyId: record.id, changes: input });
     await tx.exec();
     return { key, record };
@@ -125,6 +127,7 @@ export class KeyStore {
     const next = change(current, now);
     const tx = this.#redis.multi();
     tx.set(`gw:key:${digest}`, JSON.stringify(next));
+    rememberOrigins(tx, next);
     this.#audit(tx, { at: now, actor, action, keyId: id, ...(changes ? { changes } : {}) });
     await tx.exec();
     return next;
@@ -138,6 +141,13 @@ export class KeyStore {
   async #read(redisKey: string): Promise<KeyRecord | null> {
     return parseRecord(await this.#redis.get<KeyRecord | string>(redisKey));
   }
+}
+
+/** Origins a key names, for preflights (which carry no key: src/cors). Never removed: a
+ * stale entry only lets a preflight through; the answer itself checks the caller's key. */
+function rememberOrigins(tx: ReturnType<Redis['multi']>, record: KeyRecord): void {
+  const origins = record.allowedOrigins?.map((o) => o.toLowerCase()) ?? [];
+  if (origins.length > 0) tx.sadd(KEY_ORIGINS_SET, origins[0]!, ...origins.slice(1));
 }
 
 /** @upstash/redis deserializes JSON strings by itself; accept both forms. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ORIGIN } from '../cors/policy.ts';
 import { servesEndpoint } from '../providers/capabilities.ts';
 
 /**
@@ -283,6 +284,19 @@ export const cacheSchema = z.object({
   generationCacheMs: z.number().int().min(0).default(5_000),
 });
 
+const corsOrigin = z
+  .string()
+  .regex(ORIGIN, 'an origin such as https://app.example.com (scheme, host, port; no path), or *');
+
+export const corsSchema = z.object({
+  /** Browser origins allowed for every key (CORS), e.g. `https://app.example.com`; `*` allows
+   * any origin (echoed back, never with credentials). Tenants and keys add their own.
+   * Default none: browsers on other origins cannot read answers. */
+  origins: z.array(corsOrigin).default([]),
+  /** How long a browser may cache a preflight answer. Default 600 s. */
+  maxAgeSeconds: z.number().int().min(0).max(86_400).default(600),
+});
+
 export const configSchema = z
   .object({
     providers: z.record(id, providerSchema),
@@ -292,8 +306,17 @@ export const configSchema = z
     /** Per-tenant defaults. `residency`: the zone of every key of the tenant whose own
      * residency is `tenant` (the key default). Default none. */
     tenants: z
-      .record(z.string().min(1), z.object({ residency: z.string().min(1).default('none') }))
+      .record(
+        z.string().min(1),
+        z.object({
+          residency: z.string().min(1).default('none'),
+          /** Browser origins allowed for this tenant's keys (CORS), e.g.
+           * `https://app.acme.com`. Default none. */
+          corsOrigins: z.array(corsOrigin).default([]),
+        }),
+      )
       .default({}),
+    cors: corsSchema.prefault({}),
     /** Shared state (keys, limits, spend). Required when auth is enabled. Default none. */
     redis: redisSchema.optional(),
     auth: authSchema.prefault({}),
