@@ -74,6 +74,16 @@ export const errors = {
       code: 'model_not_found',
       param: 'model',
     }),
+  /** A stored response that is not there for the caller: unknown, expired, deleted, or
+   * another tenant's (never said which). */
+  responseNotFound: (id: string, param: string | null = null) =>
+    new GatewayError(
+      404,
+      param
+        ? `Previous response with id '${clip(id)}' not found.`
+        : `Response with id '${clip(id)}' not found.`,
+      { code: param ? 'previous_response_not_found' : 'response_not_found', param },
+    ),
   wrongEndpoint: (model: string, endpoint: string) =>
     new GatewayError(400, `The model '${model}' is not supported on ${endpoint}.`, {
       code: 'model_not_supported',
@@ -175,4 +185,9 @@ export const errors = {
 /** Anything thrown that is not a GatewayError becomes a generic 500: never leak internals. */
 export function toGatewayError(err: unknown): GatewayError {
   return err instanceof GatewayError ? err : errors.internal();
+}
+
+/** Echoed client values are cut (a hostile id must not come back whole). */
+function clip(value: string, max = 200): string {
+  return value.length > max ? `${value.slice(0, max)}…` : value;
 }

@@ -3,6 +3,7 @@
  * Anthropic targets, translated for the others, answers turned back into Anthropic shapes.
  */
 
+import { toOpenAIResponse } from '../providers/anthropic/response.ts';
 import { anthropicStreamMapper } from '../providers/anthropic/stream.ts';
 import { isObj } from '../providers/json.ts';
 import type { NativeExchange } from '../proxy/native.ts';
@@ -30,6 +31,7 @@ export function anthropicExchange(req: AnthropicRequest, clientHeaders: Headers)
     format: 'anthropic',
     body: req,
     headers: forwardedHeaders(clientHeaders),
+    toOpenAI: toOpenAIResponse,
     streamMapper: anthropicStreamMapper,
     errorEvent: (error) => encodeAnthropicEvent(anthropicStreamError(error)),
     bodyFromEvents: messageFromEvents,

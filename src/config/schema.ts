@@ -297,6 +297,16 @@ export const corsSchema = z.object({
   maxAgeSeconds: z.number().int().min(0).max(86_400).default(600),
 });
 
+export const responsesSchema = z.object({
+  /** How long a stored response (`store`, the Responses API default) can be read back or
+   * continued with `previous_response_id`. Default 2 592 000 s (30 days, as OpenAI keeps). */
+  ttlSeconds: z.number().int().positive().default(2_592_000),
+  /** Zones whose keys' responses may be stored in the shared Redis. Default none: a
+   * residency-restricted key's responses are not stored (`store: false` in the answer),
+   * unless that Redis keeps its data in the zone. */
+  redisZones: z.array(z.string().min(1)).default([]),
+});
+
 export const configSchema = z
   .object({
     providers: z.record(id, providerSchema),
@@ -317,6 +327,7 @@ export const configSchema = z
       )
       .default({}),
     cors: corsSchema.prefault({}),
+    responses: responsesSchema.prefault({}),
     /** Shared state (keys, limits, spend). Required when auth is enabled. Default none. */
     redis: redisSchema.optional(),
     auth: authSchema.prefault({}),

@@ -23,6 +23,11 @@ export function azureProvider(
       return `${joinUrl(config.endpoint, path)}?api-version=${encodeURIComponent(config.apiVersion)}`;
     },
     probeUrl: `${joinUrl(config.endpoint, 'openai/models')}?api-version=${encodeURIComponent(config.apiVersion)}`,
+    // The v1 data plane takes Responses requests with the deployment as the model.
+    responses: {
+      url: joinUrl(config.endpoint, 'openai/v1/responses'),
+      model: (model) => config.deployments[model] ?? model,
+    },
     auth: { 'api-key': config.apiKey },
     streamUsage: true,
     secrets: [config.apiKey],

@@ -20,6 +20,9 @@ export function openAIShapedProvider(
     probeUrl?: string;
     streamUsage: boolean;
     secrets: string[];
+    /** Where the host takes Responses API requests as they are (OpenAI, Azure OpenAI), and
+     * the model name it wants there. Default: none (Responses requests are translated). */
+    responses?: { url: string; model?: (model: string) => string };
   },
 ): Provider {
   const fixedHeaders = { 'content-type': 'application/json', ...config.headers, ...spec.auth };
@@ -32,6 +35,21 @@ export function openAIShapedProvider(
         body: JSON.stringify(body),
       };
     },
+    ...(spec.responses
+      ? {
+          native: {
+            format: 'openai-responses' as const,
+            buildRequest: (body: Record<string, unknown>) => ({
+              url: spec.responses!.url,
+              headers: new Headers(fixedHeaders),
+              body: JSON.stringify({
+                ...body,
+                model: spec.responses!.model?.(String(body.model)) ?? body.model,
+              }),
+            }),
+          },
+        }
+      : {}),
     ...(spec.probeUrl
       ? { probeRequest: () => ({ url: spec.probeUrl!, headers: new Headers(fixedHeaders) }) }
       : {}),

@@ -16,6 +16,7 @@ export function openaiProvider(
   return openAIShapedProvider(id, config, defaults, {
     url: (endpoint) => joinUrl(config.baseUrl, endpoint),
     probeUrl: joinUrl(config.baseUrl, 'models'),
+    responses: { url: joinUrl(config.baseUrl, 'responses') },
     auth: { authorization: `Bearer ${config.apiKey}` },
     streamUsage: true,
     secrets: [config.apiKey],

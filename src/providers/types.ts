@@ -27,7 +27,8 @@ export interface RequestMeta {
  * A wire format other than OpenAI's that an ingress speaks (`/v1/messages`: Anthropic's) and
  * that some providers take as is, so requests in it reach them untranslated.
  */
-export type NativeFormat = 'anthropic';
+/** `anthropic`: the Messages API; `openai-responses`: OpenAI's Responses API. */
+export type NativeFormat = 'anthropic' | 'openai-responses';
 
 /** A provider's way of sending a request that is already in its own format. */
 export interface NativeSupport {

@@ -106,7 +106,7 @@ export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<
   if (native) annotateRequestLog(c, { native: asIs ? 'pass-through' : 'translated' });
 
   if (value.kind === 'json') {
-    const mapped = provider.mapResponse(value.body);
+    const mapped = asIs ? asIs.toOpenAI(value.body) : provider.mapResponse(value.body);
     const usage = provider.extractUsage(mapped) ?? estimatedUsage(promptEstimate(), '');
     const settlement = { usage, provider: provider.id, upstreamModel: target.model };
     const cost = admission.cost(settlement);
@@ -129,7 +129,7 @@ export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<
   const record: string[] | undefined = cached.status === 'MISS' ? [] : undefined;
   const nativeRecord: StoredEvent[] | undefined = asIs && record ? [] : undefined;
   const readable = relayStream(value, {
-    mapEvent: provider.streamMapper(),
+    mapEvent: asIs ? asIs.streamMapper() : provider.streamMapper(),
     clientWantsUsage,
     idleMs: provider.timeouts.idleMs,
     record,

@@ -14,6 +14,9 @@ export interface NativeExchange {
   format: NativeFormat;
   /** The client's request body as validated, unknown fields included. */
   body: Record<string, unknown>;
+  /** A native answer (JSON body) as OpenAI's chat completion: what usage, cost and the cache
+   * read. */
+  toOpenAI(body: unknown): unknown;
   /** Client headers a native target may need (e.g. `anthropic-beta`). */
   headers: Headers;
   /** A fresh mapper from the format's stream events to OpenAI chunk `data` strings: the

@@ -11,6 +11,13 @@ import type { AppEnv } from '../context.ts';
 import { errors } from '../errors.ts';
 import { proxy } from '../proxy/index.ts';
 import {
+  createResponseHandler,
+  deleteResponseHandler,
+  getResponseHandler,
+  inputItemsHandler,
+  RESPONSES_PATH,
+} from '../responses/index.ts';
+import {
   chatRequestSchema,
   completionRequestSchema,
   embeddingRequestSchema,
@@ -46,6 +53,12 @@ export function v1Routes(maxBodyBytes: number): Hono<AppEnv> {
   /** Anthropic-shaped clients (@anthropic-ai/sdk): src/anthropic. */
   v1.post(MESSAGES_PATH.slice('/v1'.length), messagesHandler);
   v1.post(COUNT_TOKENS_PATH.slice('/v1'.length), countTokensHandler);
+
+  /** The Responses API: src/responses. */
+  v1.post(RESPONSES_PATH.slice('/v1'.length), createResponseHandler);
+  v1.get('/responses/:id', getResponseHandler);
+  v1.delete('/responses/:id', deleteResponseHandler);
+  v1.get('/responses/:id/input_items', inputItemsHandler);
 
   v1.post('/completions', async (c) => {
     const body = await parseBody(c, completionRequestSchema);

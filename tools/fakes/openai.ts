@@ -26,6 +26,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONTROL_PATH, DefaultRoute } from './default-route.ts';
+import { fakeResponse } from './openai-responses.ts';
 import { listen } from './scenario-server.ts';
 
 export interface FakeOpenAI {
@@ -62,7 +63,8 @@ export interface RecordedRequest {
 
 type Json = Record<string, unknown>;
 type JsonReply = { status: number; body: unknown };
-type Reply = JsonReply | { stream: Json[] };
+/** `named`: Responses API events (`event: <type>` lines, no `[DONE]`). */
+type Reply = JsonReply | { stream: Json[]; named?: boolean };
 interface Scenario {
   id: string;
   steps: Step[];
@@ -315,7 +317,8 @@ const modelObj = (id: string) => ({ id, object: 'model', created: 1700000000, ow
 const AZURE_PATH = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|completions|embeddings)$/;
 /** Azure's data-plane "Models - List" (what the gateway's cron probe asks). */
 const AZURE_MODELS_PATH = /^\/openai\/(models)$/;
-const OPENAI_PATH = /^\/v1\/(chat\/completions|completions|embeddings|models(?:\/[^/]+)?)$/;
+const OPENAI_PATH =
+  /^\/(?:openai\/)?v1\/(chat\/completions|completions|embeddings|responses|models(?:\/[^/]+)?)$/;
 
 function route(ctx: Ctx, path: string, query: URLSearchParams, body: unknown): Reply {
   const method = ctx.req.method ?? 'GET';
@@ -344,6 +347,15 @@ function route(ctx: Ctx, path: string, query: URLSearchParams, body: unknown): R
   if (!model) return apiError(400, 'you must provide a model parameter');
   if (op === 'embeddings') return embeddings(body, model);
   if (op === 'completions') return completions(ctx.step, body, model);
+  if (op === 'responses') {
+    const { pieces, finish } = generate(ctx.step, { max_tokens: body.max_output_tokens });
+    const out = fakeResponse(body, model, {
+      pieces,
+      finish: finish === 'length' ? 'length' : 'stop',
+      ...(ctx.step.toolCall ? { toolCall: ctx.step.toolCall } : {}),
+    });
+    return 'json' in out ? reply(out.json) : { stream: out.events, named: true };
+  }
   const { messages } = body;
   if (!Array.isArray(messages)) {
     const message = "Missing required parameter: 'messages'.";
@@ -393,7 +405,7 @@ function writeJson(ctx: Ctx, { status, body }: JsonReply): void {
 }
 
 /** SSE: one `res.write` per event, `chunkDelayMs` apart; honours close/hangAfterChunks. */
-async function writeStream(ctx: Ctx, events: Json[]): Promise<void> {
+async function writeStream(ctx: Ctx, events: Json[], named = false): Promise<void> {
   const { res, step } = ctx;
   const type = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
   res.writeHead(200, { ...type, ...responseHeaders(ctx, 200) });
@@ -402,11 +414,12 @@ async function writeStream(ctx: Ctx, events: Json[]): Promise<void> {
   const hang = step.hangAfterChunks ?? Number.POSITIVE_INFINITY;
   for (let i = 0; i < Math.min(close, hang, events.length); i++) {
     if (i > 0 && !(await sleep(ctx, step.chunkDelayMs))) return;
-    res.write(`data: ${JSON.stringify(events[i])}\n\n`);
+    const head = named ? `event: ${String(events[i]!.type)}\n` : '';
+    res.write(`${head}data: ${JSON.stringify(events[i])}\n\n`);
   }
   if (close <= hang && close !== Number.POSITIVE_INFINITY) return cutConnection(ctx);
   if (hang !== Number.POSITIVE_INFINITY) return; // silent, the socket stays open
-  if (await sleep(ctx, step.chunkDelayMs)) res.end('data: [DONE]\n\n');
+  if (await sleep(ctx, step.chunkDelayMs)) res.end(named ? undefined : 'data: [DONE]\n\n');
 }
 
 async function respond(ctx: Ctx, build: () => Reply): Promise<void> {
@@ -414,7 +427,7 @@ async function respond(ctx: Ctx, build: () => Reply): Promise<void> {
   if (step.hang) return; // never answer; the close listener records the client leaving
   if (!(await sleep(ctx, step.firstByteDelayMs))) return;
   const out = step.status !== undefined && step.status !== 200 ? scriptedError(step) : build();
-  if ('stream' in out) await writeStream(ctx, out.stream);
+  if ('stream' in out) await writeStream(ctx, out.stream, out.named);
   else writeJson(ctx, out);
 }
 
