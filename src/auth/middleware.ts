@@ -4,11 +4,22 @@ import { errors } from '../errors.ts';
 import { annotateRequestLog } from '../observability/index.ts';
 import { isUsable } from './keys.ts';
 
-/** The key a client presented: `Authorization: Bearer <key>` first, then `x-api-key`. */
+/** The key a client presented: `Authorization: Bearer <key>` first, then `x-api-key`, then
+ * (WebSocket upgrades from browsers, which cannot set headers) the subprotocol
+ * `openai-insecure-api-key.<key>`. */
 export function presentedKey(headers: Headers): string | undefined {
   const authorization = headers.get('authorization');
   const bearer = authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
-  return bearer ?? headers.get('x-api-key')?.trim() ?? undefined;
+  return bearer ?? headers.get('x-api-key')?.trim() ?? subprotocolKey(headers);
+}
+
+export const KEY_SUBPROTOCOL = 'openai-insecure-api-key.';
+
+function subprotocolKey(headers: Headers): string | undefined {
+  if (headers.get('upgrade')?.toLowerCase() !== 'websocket') return undefined;
+  const offered = headers.get('sec-websocket-protocol')?.split(',') ?? [];
+  const entry = offered.map((p) => p.trim()).find((p) => p.startsWith(KEY_SUBPROTOCOL));
+  return entry ? entry.slice(KEY_SUBPROTOCOL.length) || undefined : undefined;
 }
 
 /**

@@ -44,6 +44,8 @@ export interface RequestLogRecord {
   /** HIT, MISS or BYPASS, and the tier that hit. */
   /** A request in another format (`/v1/messages`): sent as is, or translated for the target. */
   native?: 'pass-through' | 'translated';
+  /** A realtime WebSocket session (src/realtime). */
+  realtime?: boolean;
   cache?: 'HIT' | 'MISS' | 'BYPASS';
   cache_tier?: string;
   /** The region that served: the target's region, or `global`. */

@@ -28,6 +28,8 @@ export function azureProvider(
       url: joinUrl(config.endpoint, 'openai/v1/responses'),
       model: (model) => config.deployments[model] ?? model,
     },
+    realtimeUrl: (model) =>
+      `${joinUrl(config.endpoint, 'openai/v1/realtime')}?model=${encodeURIComponent(config.deployments[model] ?? model)}`,
     auth: { 'api-key': config.apiKey },
     streamUsage: true,
     secrets: [config.apiKey],

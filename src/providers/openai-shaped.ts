@@ -23,6 +23,8 @@ export function openAIShapedProvider(
     /** Where the host takes Responses API requests as they are (OpenAI, Azure OpenAI), and
      * the model name it wants there. Default: none (Responses requests are translated). */
     responses?: { url: string; model?: (model: string) => string };
+    /** The realtime WebSocket URL of a model (https: the upgrade is a fetch). Default none. */
+    realtimeUrl?: (model: string) => string;
   },
 ): Provider {
   const fixedHeaders = { 'content-type': 'application/json', ...config.headers, ...spec.auth };
@@ -48,6 +50,14 @@ export function openAIShapedProvider(
               }),
             }),
           },
+        }
+      : {}),
+    ...(spec.realtimeUrl
+      ? {
+          realtimeRequest: (model: string) => ({
+            url: spec.realtimeUrl!(model),
+            headers: new Headers({ ...config.headers, ...spec.auth }),
+          }),
         }
       : {}),
     ...(spec.probeUrl

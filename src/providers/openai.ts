@@ -17,6 +17,8 @@ export function openaiProvider(
     url: (endpoint) => joinUrl(config.baseUrl, endpoint),
     probeUrl: joinUrl(config.baseUrl, 'models'),
     responses: { url: joinUrl(config.baseUrl, 'responses') },
+    realtimeUrl: (model) =>
+      `${joinUrl(config.baseUrl, 'realtime')}?model=${encodeURIComponent(model)}`,
     auth: { authorization: `Bearer ${config.apiKey}` },
     streamUsage: true,
     secrets: [config.apiKey],

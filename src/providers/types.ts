@@ -87,6 +87,9 @@ export interface Provider {
   /** Takes requests in its own format unchanged (the Anthropic provider), if it can. Its
    * answers are still read through `mapResponse` / `streamMapper` for usage and the cache. */
   native?: NativeSupport;
+  /** The WebSocket upgrade request of a realtime session on `model` (OpenAI, Azure), if the
+   * host has realtime. */
+  realtimeRequest?(model: string): { url: string; headers: Headers };
   /** Reads events from a streamed body. Default: SSE. (Bedrock's event stream is binary.) */
   streamReader?(body: ReadableStream<Uint8Array>): SSEReader;
 }

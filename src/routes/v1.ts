@@ -10,6 +10,7 @@ import { apiKeyAuth } from '../auth/index.ts';
 import type { AppEnv } from '../context.ts';
 import { errors } from '../errors.ts';
 import { proxy } from '../proxy/index.ts';
+import { REALTIME_PATH, realtimeHandler } from '../realtime/index.ts';
 import {
   createResponseHandler,
   deleteResponseHandler,
@@ -59,6 +60,9 @@ export function v1Routes(maxBodyBytes: number): Hono<AppEnv> {
   v1.get('/responses/:id', getResponseHandler);
   v1.delete('/responses/:id', deleteResponseHandler);
   v1.get('/responses/:id/input_items', inputItemsHandler);
+
+  /** Realtime over a WebSocket: src/realtime. */
+  v1.get(REALTIME_PATH.slice('/v1'.length), realtimeHandler);
 
   v1.post('/completions', async (c) => {
     const body = await parseBody(c, completionRequestSchema);

@@ -14,6 +14,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, portInUse } from '../../tools/dev/ports.ts';
+import { REALTIME_REPLY } from '../../tools/fakes/openai-realtime.ts';
 import { metricValue, waitFor } from '../origin/helpers.ts';
 
 interface StackState {
@@ -328,6 +329,106 @@ describe('npm run dev: the whole system', () => {
     // Back once its circuit cools down (10 s in the dev config) and the probe sees it.
     await waitFor(async () => (await region()) === 'eu-west', 40_000);
   }, 90_000);
+
+  it('relays a realtime WebSocket session both ways and charges its usage to the key', async () => {
+    const admin = {
+      authorization: 'Bearer dev-admin-token-change-me',
+      'content-type': 'application/json',
+    };
+    const made = (await (
+      await fetch(`${edge}/admin/keys`, {
+        method: 'POST',
+        headers: admin,
+        body: JSON.stringify({ name: 'realtime e2e', tenant: 'acme', residency: 'none' }),
+      })
+    ).json()) as { id: string; key: string };
+    const before = await fakeCounts();
+    const url = `${edge.replace('http', 'ws')}/v1/realtime?model=gpt-realtime`;
+    // The browser form: the key as a subprotocol (browsers cannot set headers).
+    const socket = new WebSocket(url, ['realtime', `openai-insecure-api-key.${made.key}`]);
+    const events: Record<string, unknown>[] = [];
+    const done = new Promise<void>((resolve, reject) => {
+      socket.addEventListener('error', () => reject(new Error('websocket error')));
+      socket.addEventListener('message', (m) => {
+        const event = JSON.parse(String(m.data)) as Record<string, unknown>;
+        events.push(event);
+        if (event.type === 'session.created') {
+          socket.send(
+            JSON.stringify({
+              type: 'conversation.item.create',
+              item: {
+                type: 'message',
+                role: 'user',
+                content: [{ type: 'input_text', text: 'Say hello over realtime' }],
+              },
+            }),
+          );
+          socket.send(JSON.stringify({ type: 'response.create' }));
+        }
+        if (event.type === 'response.done') resolve();
+      });
+    });
+    await done;
+    expect(socket.protocol).toBe('realtime');
+    socket.close();
+    const types = events.map((e) => e.type);
+    expect(types[0]).toBe('session.created');
+    expect(types).toContain('conversation.item.created'); // the client's event reached upstream
+    const text = events
+      .filter((e) => e.type === 'response.output_text.delta')
+      .map((e) => e.delta)
+      .join('');
+    expect(text).toBe(REALTIME_REPLY);
+    const reported = (
+      events.at(-1)!.response as { usage: { input_tokens: number; output_tokens: number } }
+    ).usage;
+    expect(changed(before, await fakeCounts())).toEqual([]); // no POST: the session is a GET upgrade
+    await waitFor(async () => {
+      const usage = (await (
+        await fetch(`${edge}/admin/keys/${made.id}/usage`, { headers: admin })
+      ).json()) as {
+        month_usage: { requests: number; prompt_tokens: number; completion_tokens: number };
+      };
+      return (
+        usage.month_usage.requests === 1 &&
+        usage.month_usage.prompt_tokens === reported.input_tokens &&
+        usage.month_usage.completion_tokens === reported.output_tokens
+      );
+    }, 10_000);
+  });
+
+  it('refuses a realtime upgrade without a key, and an EU key reaches only the EU endpoint', async () => {
+    const url = `${edge.replace('http', 'ws')}/v1/realtime?model=gpt-realtime`;
+    const refused = await new Promise<string>((resolve) => {
+      const socket = new WebSocket(url);
+      socket.addEventListener('open', () => resolve('open'));
+      socket.addEventListener('error', () => resolve('error'));
+    });
+    expect(refused).toBe('error');
+
+    type Counted = { byRoute: Record<string, number> };
+    const counted = async (provider: string) =>
+      (await (await fetch(`${fakeUrl(provider)}/__default`)).json()) as Counted;
+    const azureBefore = await counted('azure-eu');
+    const openaiBefore = await counted('openai');
+    const socket = new WebSocket(`${url}`, [
+      'realtime',
+      `openai-insecure-api-key.${key('EU-resident')}`,
+    ]);
+    await new Promise<void>((resolve, reject) => {
+      socket.addEventListener('message', () => resolve());
+      socket.addEventListener('error', () => reject(new Error('websocket error')));
+    });
+    socket.close();
+    const azureAfter = await counted('azure-eu');
+    const openaiAfter = await counted('openai');
+    const realtime = (b: Counted) =>
+      Object.entries(b.byRoute)
+        .filter(([r]) => r.includes('/realtime'))
+        .reduce((n, [, v]) => n + v, 0);
+    expect(realtime(azureAfter) - realtime(azureBefore)).toBe(1);
+    expect(realtime(openaiAfter) - realtime(openaiBefore)).toBe(0);
+  });
 
   it('stops every process and frees every port on Ctrl-C', async () => {
     const ports = [

@@ -26,6 +26,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONTROL_PATH, DefaultRoute } from './default-route.ts';
+import { realtimeUpgrade } from './openai-realtime.ts';
 import { fakeResponse } from './openai-responses.ts';
 import { listen } from './scenario-server.ts';
 
@@ -551,7 +552,8 @@ export async function startFakeOpenAI(
     await respond(ctx, () => route(ctx, path, url.searchParams, body));
   }
 
-  const server = await listen(handle, { port: opts.port, host });
+  const upgrade = realtimeUpgrade((path) => fallback.take('GET', path));
+  const server = await listen(handle, { port: opts.port, host, upgrade });
   origin = server.url;
   return server;
 }

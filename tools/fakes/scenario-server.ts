@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { DEFAULT_CONTROL_PATH, DefaultRoute } from './default-route.ts';
 
 /** Behaviour every fake's steps share; `{}` is a normal success. */
@@ -236,13 +237,21 @@ export async function startScenarioServer<S extends BaseStep>(opts: {
  */
 export async function listen(
   handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
-  opts: { port?: number | undefined; host: string },
+  opts: {
+    port?: number | undefined;
+    host: string;
+    /** WebSocket upgrades; false: not handled here (the socket is refused). */
+    upgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
+  },
 ): Promise<FakeServer> {
   const server = createServer((req, res) => {
     handle(req, res).catch(() => {
       if (res.headersSent || res.destroyed) res.destroy();
       else res.writeHead(500).end();
     });
+  });
+  server.on('upgrade', (req, socket: Duplex, head: Buffer) => {
+    if (!opts.upgrade?.(req, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
