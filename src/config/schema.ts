@@ -245,6 +245,15 @@ export const limitsSchema = z.object({
   failMode: z.enum(['open', 'closed']).default('open'),
   /** Completion tokens reserved for a request that sets no max_tokens. Default 1 024. */
   defaultCompletionReserve: z.number().int().positive().default(1_024),
+  /** Limits of a key that has none of its own (its `limits.*` null), so every answer carries
+   * `x-ratelimit-*` as OpenAI's do. The bundled configs set 600 requests/min (10/s per key).
+   * Default none: such keys are unlimited. */
+  keyDefaults: z
+    .object({
+      requestsPerMinute: z.number().int().positive().nullable().default(null),
+      tokensPerMinute: z.number().int().positive().nullable().default(null),
+    })
+    .prefault({}),
 });
 
 export const cacheSchema = z.object({

@@ -8,7 +8,8 @@
  * few ms later, together with other requests' settlements, in one Redis request).
  */
 import type { Context } from 'hono';
-import type { ModelConfig } from '../config/index.ts';
+import type { KeyRecord } from '../auth/index.ts';
+import type { GatewayConfig, ModelConfig } from '../config/index.ts';
 import { type AppEnv, waitUntil } from '../context.ts';
 import { errors } from '../errors.ts';
 import { annotateRequestLog } from '../observability/index.ts';
@@ -57,8 +58,7 @@ export async function admit(c: Context<AppEnv>, request: AdmissionRequest): Prom
 
   let tokensReserved = 0;
   if (key && redis) {
-    const rpm = key.limits.requestsPerMinute;
-    const tpm = key.limits.tokensPerMinute;
+    const { requestsPerMinute: rpm, tokensPerMinute: tpm } = keyLimits(key, config.limits);
     const budgetNanos =
       key.budget.monthlyUsd === null ? null : Math.round(key.budget.monthlyUsd * 1e9);
     const worstCost = maxCostNanos(
@@ -136,7 +136,7 @@ export async function admit(c: Context<AppEnv>, request: AdmissionRequest): Prom
         source: 'estimated',
       };
       const nanos = cost(settlement);
-      const tpm = tokensReserved ? key?.limits.tokensPerMinute : undefined;
+      const tpm = tokensReserved && key ? keyLimits(key, config.limits).tokensPerMinute : undefined;
       // Batched with the settlements of other requests in this isolate (one Redis request
       // per few ms, see writeBehind); the counters go first, so once the spend shows, so
       // does the usage.
@@ -166,6 +166,17 @@ export async function admit(c: Context<AppEnv>, request: AdmissionRequest): Prom
 }
 
 /** max_completion_tokens, else max_tokens, else the configured reserve; times `n`. */
+/** A key's own limits, or the config's `limits.keyDefaults` where it has none. Pure. */
+export function keyLimits(
+  key: Pick<KeyRecord, 'limits'>,
+  config: Pick<GatewayConfig['limits'], 'keyDefaults'>,
+): { requestsPerMinute: number | null; tokensPerMinute: number | null } {
+  return {
+    requestsPerMinute: key.limits.requestsPerMinute ?? config.keyDefaults.requestsPerMinute,
+    tokensPerMinute: key.limits.tokensPerMinute ?? config.keyDefaults.tokensPerMinute,
+  };
+}
+
 export function completionTokensReserved(body: Record<string, unknown>, fallback: number): number {
   const positive = (v: unknown) => (typeof v === 'number' && v > 0 ? v : undefined);
   const perChoice = positive(body.max_completion_tokens) ?? positive(body.max_tokens) ?? fallback;

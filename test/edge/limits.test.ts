@@ -81,6 +81,32 @@ describe('requests per minute', () => {
   });
 });
 
+describe('limits.keyDefaults', () => {
+  it("applies to keys with no limits of their own, never over a key's own", async () => {
+    const { gw } = await setup([{}], { limits: { keyDefaults: { requestsPerMinute: 3 } } });
+    const plain = await createKey(gw);
+    const own = await createKey(gw, { limits: { requestsPerMinute: 10 } });
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await gw.chat(hello, plain.headers);
+      statuses.push(res.status);
+      expect(res.headers.get('x-ratelimit-limit-requests')).toBe('3');
+    }
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    const mine = await gw.chat(hello, own.headers);
+    expect(mine.status).toBe(200);
+    expect(mine.headers.get('x-ratelimit-limit-requests')).toBe('10');
+  });
+
+  it('is off by default: a key without limits gets no rate-limit headers', async () => {
+    const { gw } = await setup();
+    const plain = await createKey(gw);
+    const res = await gw.chat(hello, plain.headers);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-ratelimit-limit-requests')).toBeNull();
+  });
+});
+
 describe('tokens per minute', () => {
   it('refuses a request whose reservation does not fit, before calling upstream', async () => {
     const { gw, s } = await setup();
