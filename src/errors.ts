@@ -134,6 +134,19 @@ export const errors = {
         headers: { 'retry-after': String(retryAfterSeconds) },
       },
     ),
+  /** A reservation larger than the whole bucket never fits, however long the client waits:
+   * no `retry-after`, and `x-should-retry: false`. */
+  exceedsTokenLimit: (limit: number, requested: number) =>
+    new GatewayError(
+      429,
+      `This request needs ${requested} tokens (prompt estimate + max_tokens), more than this key's limit of ${limit} tokens per minute: it can never be served. Lower max_tokens or shorten the prompt.`,
+      {
+        type: 'tokens',
+        code: 'rate_limit_exceeded',
+        param: 'max_tokens',
+        headers: { 'x-should-retry': 'false' },
+      },
+    ),
   /** `x-should-retry: false` stops the OpenAI SDKs from retrying what cannot succeed. */
   budgetExceeded: () =>
     new GatewayError(429, 'This API key has used its monthly budget.', {

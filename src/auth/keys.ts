@@ -49,7 +49,8 @@ const policyFields = {
   limits: z
     .object({ requestsPerMinute: nullablePositiveInt, tokensPerMinute: nullablePositiveInt })
     .strict(),
-  budget: z.object({ monthlyUsd: z.number().positive().nullable() }).strict(),
+  /** At most $1 000 000 a month: spend is counted in integer nano-USD, exact below 2^53. */
+  budget: z.object({ monthlyUsd: z.number().positive().max(1_000_000).nullable() }).strict(),
   expiresAt: z.iso.datetime({ offset: true }).nullable(),
   disabled: z.boolean(),
 };

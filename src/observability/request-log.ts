@@ -48,8 +48,9 @@ export interface RequestLogRecord {
   cache_tier?: string;
   /** The region that served: the target's region, or `global`. */
   region?: string;
-  /** Set when Redis could not be asked and the limits failed open or closed. */
-  limits?: 'failed_open' | 'failed_closed';
+  /** Set when Redis could not be asked and the limits failed open or closed, or when Redis
+   * answered a limit check with an error. */
+  limits?: 'failed_open' | 'failed_closed' | 'error';
 }
 
 export type RequestLogger = (record: RequestLogRecord) => void;

@@ -13,7 +13,8 @@ export const UPSTREAM_KEY = 'sk-upstream-secret-0123456789';
 export const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
 export const FAULT_PROXY_URL = bindings.FAULT_PROXY_URL!;
 
-/** A Redis config whose connection a test can break: `set('hang' | 'refuse' | 'pass')`. */
+/** A Redis config whose connection a test can break: `set('hang' | 'refuse' | 'pass')`, or
+ * slow down: `set('slow', ms)` runs each command at once but answers `ms` later. */
 export async function breakableRedis(timeoutMs = 300) {
   const res = await fetch(`${FAULT_PROXY_URL}/__routes`, {
     method: 'POST',
@@ -22,10 +23,10 @@ export async function breakableRedis(timeoutMs = 300) {
   const { id, url } = (await res.json()) as { id: string; url: string };
   return {
     config: { url, token: REDIS.token, timeoutMs },
-    set: async (mode: 'pass' | 'hang' | 'refuse') => {
+    set: async (mode: 'pass' | 'hang' | 'refuse' | 'slow', delayMs?: number) => {
       await fetch(`${FAULT_PROXY_URL}/__routes/${id}`, {
         method: 'POST',
-        body: JSON.stringify({ mode }),
+        body: JSON.stringify({ mode, delayMs }),
       });
     },
   };
