@@ -318,6 +318,10 @@ export const configSchema = z
     admin: z
       .object({
         tokens: z.record(id, z.string().min(16, 'use at least 16 characters')).default({}),
+        /** Failed admin authentications allowed per client address (`cf-connecting-ip`) per
+         * minute, counted in Redis across isolates; past it every admin request from that
+         * address gets 429 with `retry-after`, right token or not. Default 10. */
+        failedAuthPerMinute: z.number().int().positive().default(10),
       })
       .prefault({}),
     defaults: z

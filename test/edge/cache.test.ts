@@ -9,6 +9,7 @@ import {
   openaiAt,
   REDIS,
   scenario,
+  scenarioGateway,
   sseData,
 } from './helpers.ts';
 
@@ -36,15 +37,10 @@ async function setup(
   steps: Parameters<typeof scenario> = [{}],
   extra: Record<string, unknown> = {},
 ) {
-  const s = await scenario(...steps);
-  const config = {
-    auth: { enabled: true },
-    providers: { p: openaiAt(s) },
-    models: { m: { targets: [{ provider: 'p', model: 'up' }] } },
+  const { s, gw, config } = await scenarioGateway(steps, {
     prices: { up: { inputPerMTok: 1_000_000, outputPerMTok: 1_000_000 } },
     ...extra,
-  };
-  const gw = gateway(config);
+  });
   const t = tenant();
   const key = await createKey(gw, { tenant: t });
   return {
@@ -371,7 +367,12 @@ describe('tiers, limits and purges', () => {
 
   it('keeps a zoned key out of the shared Redis tier unless the config maps its zone', async () => {
     const s = await scenario({});
-    const admin = gateway({ auth: { enabled: true }, providers: {}, models: {} });
+    const admin = gateway({
+      auth: { enabled: true },
+      regions: { 'eu-west': { zone: 'eu' } },
+      providers: {},
+      models: {},
+    });
     const t = tenant();
     const eu = await createKey(admin, { tenant: t, residency: 'eu' });
     const euGateway = (cache: object) =>

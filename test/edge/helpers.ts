@@ -130,8 +130,14 @@ export function gateway(raw: Record<string, unknown>): TestGateway {
   );
   const logs: RequestLogRecord[] = [];
   const app = createApp({ config, log: (r) => logs.push(r), random: () => 0.5 });
-  const request = async (path: string, init?: RequestInit) =>
-    app.request(`http://gateway.test${path}`, init);
+  // Each test gateway is its own client address (Cloudflare sets cf-connecting-ip), so the
+  // per-address admin lockout of one test does not reach the others.
+  const address = `198.51.100.${Math.floor(Math.random() * 250) + 1}-${crypto.randomUUID()}`;
+  const request = async (path: string, init?: RequestInit) => {
+    const headers = new Headers(init?.headers);
+    if (!headers.has('cf-connecting-ip')) headers.set('cf-connecting-ip', address);
+    return app.request(`http://gateway.test${path}`, { ...init, headers });
+  };
   return {
     logs,
     request,
@@ -148,6 +154,22 @@ export function gateway(raw: Record<string, unknown>): TestGateway {
         body: JSON.stringify(body),
       }),
   };
+}
+
+/** A gateway with auth on over one scenario as provider `p`, serving model `m` (upstream
+ * `up`); `extra` adds or replaces top-level config. */
+export async function scenarioGateway(
+  steps: Parameters<typeof scenario> = [{}],
+  extra: Record<string, unknown> = {},
+) {
+  const s = await scenario(...steps);
+  const config = {
+    auth: { enabled: true },
+    providers: { p: openaiAt(s) },
+    models: { m: { targets: [{ provider: 'p', model: 'up' }] } },
+    ...extra,
+  };
+  return { s, config, gw: gateway(config) };
 }
 
 /** One model `m` served by the given providers, in order. */

@@ -9,9 +9,8 @@ import {
   eventually,
   gateway,
   hello,
-  openaiAt,
   REDIS,
-  scenario,
+  scenarioGateway,
   sseData,
 } from './helpers.ts';
 
@@ -20,19 +19,7 @@ type ErrorJson = {
 };
 const redis = new Redis({ url: REDIS.url, token: REDIS.token });
 
-async function setup(
-  steps: Parameters<typeof scenario> = [{}],
-  extra: Record<string, unknown> = {},
-) {
-  const s = await scenario(...steps);
-  const config = {
-    auth: { enabled: true },
-    providers: { p: openaiAt(s) },
-    models: { m: { targets: [{ provider: 'p', model: 'up' }] } },
-    ...extra,
-  };
-  return { s, config, gw: gateway(config) };
-}
+const setup = scenarioGateway;
 
 async function usageOf(gw: ReturnType<typeof gateway>, id: string) {
   return (await (await gw.admin('GET', `/keys/${id}/usage`)).json()) as {
