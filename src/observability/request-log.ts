@@ -47,6 +47,10 @@ export interface RequestLogRecord {
   native?: 'pass-through' | 'translated';
   cache?: 'HIT' | 'MISS' | 'BYPASS';
   cache_tier?: string;
+  /** On a MISS that was answered in full: whether the answer was written to the cache
+   * (`stored`) or was too large for `cache.maxEntryBytes`. Absent: nothing to store (an error,
+   * a cut stream). */
+  cache_write?: 'stored' | 'too_large';
   /** The region that served: the target's region, or `global`. */
   region?: string;
   /** Set when Redis could not be asked and the limits failed open or closed, or when Redis

@@ -159,6 +159,11 @@ describe('through the origin with the official openai client', () => {
     expect(res.headers.get('x-request-id')).toBe('req-abc');
     expect(res.headers.get('x-origin-pool')).toBe('vllm');
     expect(res.headers.get('server-timing')).toMatch(/^dispatch;dur=\d+\.\d+/);
+    // ...and the endpoint itself got both.
+    expect(sims.at(-1)!.state().lastTrace).toEqual({
+      requestId: 'req-abc',
+      traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+    });
   });
 
   it('sends each model to its pool: vLLM, TensorRT-LLM, TEI', async () => {
@@ -232,6 +237,7 @@ describe('DNS discovery', () => {
     const [b] = await startSims(1, { host: '127.0.0.2', port: a.port });
     sims.push(b!);
     let records: string[] | undefined = ['127.0.0.1'];
+    let failedResolutions = 0;
     origin = await startTestOrigin(
       {
         pools: {
@@ -245,7 +251,10 @@ describe('DNS discovery', () => {
       {
         resolve4: async (name) => {
           expect(name).toBe('vllm.models.svc.cluster.local');
-          if (!records) throw Object.assign(new Error('queryA ENOTFOUND'), { code: 'ENOTFOUND' });
+          if (!records) {
+            failedResolutions++;
+            throw Object.assign(new Error('queryA ENOTFOUND'), { code: 'ENOTFOUND' });
+          }
           return records;
         },
       },
@@ -260,7 +269,8 @@ describe('DNS discovery', () => {
     expect(res.headers.get('x-origin-endpoint')).toBe(`127.0.0.2:${a.port}`);
     // A failing resolution keeps the last known list.
     records = undefined;
-    await new Promise((r) => setTimeout(r, 150));
+    // Two failed rounds: the pool has seen the failure, and handled it, at least once.
+    await waitFor(() => failedResolutions >= 2);
     expect(pool.endpoints.map((e) => e.id)).toEqual([`127.0.0.2:${a.port}`]);
   });
 });
