@@ -229,6 +229,44 @@ describe('through the origin with the official openai client', () => {
   });
 });
 
+describe('prefix affinity through the pool', () => {
+  it('sends requests sharing a prompt prefix to the endpoint that served it first', async () => {
+    const started = await startSims(4);
+    sims.push(...started);
+    // Ties rotate over the candidates, so without a recorded prefix (Pool.lease -> commit)
+    // the follow-ups would spread over the endpoints instead of following the first.
+    let turn = 0;
+    const rotating = () => [0.1, 0.35, 0.6, 0.85][turn++ % 4]!;
+    origin = await startTestOrigin(
+      {
+        pools: {
+          vllm: { kind: 'vllm', endpoints: started.map((s) => s.url), policy: 'scheduler' },
+        },
+        models: { [LLAMA]: 'vllm' },
+      },
+      { random: rotating },
+    );
+    const shared = 'You are a careful assistant. '.repeat(40); // ~1 200 chars: 18 blocks
+    const ask = async (question: string) => {
+      const res = await post(origin!, '/v1/chat/completions', {
+        model: LLAMA,
+        max_tokens: 2,
+        messages: [
+          { role: 'system', content: shared },
+          { role: 'user', content: question },
+        ],
+      });
+      expect(res.status).toBe(200);
+      await res.text();
+      return res.headers.get('x-origin-endpoint');
+    };
+    const first = await ask('first question');
+    const followUps = [];
+    for (let i = 0; i < 6; i++) followUps.push(await ask(`follow-up number ${i}`));
+    expect(followUps).toEqual(Array(6).fill(first));
+  });
+});
+
 describe('DNS discovery', () => {
   it('follows a headless Service as its A records change', async () => {
     const a = (await startSims(1, { host: '127.0.0.1' }))[0]!;
