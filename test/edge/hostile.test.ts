@@ -3,11 +3,13 @@ import { describe, expect, it } from 'vitest';
 import {
   ADMIN_TOKEN,
   createKey,
+  eventually,
   gateway,
   hello,
   openaiAt,
   scenario,
   scenarioGateway,
+  singleModel,
   UPSTREAM_KEY,
 } from './helpers.ts';
 
@@ -266,6 +268,20 @@ describe('upstream 400 messages', () => {
     expect(error.message).toBe('Bad request for [url] at [host] (see [url]); key [redacted]');
     expect(error.param).toBe('messages');
     expect(JSON.stringify(gw.logs)).not.toContain(host);
+  });
+});
+
+describe('upstream error bodies', () => {
+  it('are read only up to 64 KiB: the rest is never pulled from the upstream', async () => {
+    // 8 MB: far more than socket buffers hold, so the fake can only finish writing it if
+    // the gateway reads it all.
+    const huge = { error: { message: 'x'.repeat(8_000_000), type: 'invalid_request_error' } };
+    const s = await scenario({ status: 400, errorBody: huge });
+    const gw = singleModel({ p: openaiAt(s) });
+    const res = await gw.chat(hello);
+    expect(res.status).toBe(400);
+    await eventually(async () => expect((await s.requests())[0]!.clientAborted).toBe(true));
+    expect((await s.requests())[0]!.completed).toBe(false);
   });
 });
 

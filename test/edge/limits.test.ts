@@ -431,6 +431,41 @@ describe('when Redis is slow or down', () => {
     expect(gw.logs.filter((l) => l.limits === 'failed_closed')).toHaveLength(7);
   });
 
+  it('hold a tiny budget under 200 concurrent requests while every Redis answer is late', async () => {
+    const broken = await breakableRedis();
+    const cheap = { up: { inputPerMTok: 0.15, outputPerMTok: 0.6 } };
+    const { gw, s } = await setup([{}], {
+      redis: broken.config,
+      admin: { tokens: { tester: ADMIN_TOKEN } },
+      prices: cheap,
+    });
+    const { headers, id } = await createKey(gw, { budget: { monthlyUsd: 0.0001 } });
+    expect((await gw.chat({ ...hello, max_tokens: 10 }, headers)).status).toBe(200);
+    await eventually(async () => expect((await budgetBooks(id)).spent).toBe(4_500));
+    // Every command runs, but its answer comes after the 300 ms request-path deadline.
+    await broken.set('slow', 600);
+    const original = console.warn;
+    console.warn = () => {};
+    let results: Response[];
+    try {
+      results = await Promise.all(
+        Array.from({ length: 200 }, () => gw.chat({ ...hello, max_tokens: 10 }, headers)),
+      );
+    } finally {
+      console.warn = original;
+    }
+    const statuses = results.map((r) => r.status);
+    // The default allowance: 10 unchecked requests per key and isolate, the rest 503.
+    expect(statuses.filter((x) => x === 200)).toHaveLength(10);
+    expect(statuses.filter((x) => x === 503)).toHaveLength(190);
+    await broken.set('pass');
+    // What the late reserves took is given back; spend is what the 1 + 10 served cost.
+    await eventually(async () => expect((await budgetBooks(id)).reserved).toBe(0), 10_000);
+    await eventually(async () => expect((await budgetBooks(id)).spent).toBe(11 * 4_500), 10_000);
+    expect(await budgetBooks(id)).toMatchObject({ entriesWithoutExpiry: 0 });
+    expect(await s.requests()).toHaveLength(11);
+  });
+
   it('releases a reservation whose answer timed out although Redis ran it', async () => {
     const broken = await breakableRedis();
     const { gw, s } = await setup([{}], {
