@@ -52,6 +52,22 @@ async function budgetBooks(id: string) {
   };
 }
 
+/** `n` concurrent chats, with the limits' warning lines (Redis unreachable) silenced. */
+async function burst(
+  gw: ReturnType<typeof gateway>,
+  n: number,
+  body: Record<string, unknown>,
+  headers: Record<string, string>,
+): Promise<Response[]> {
+  const original = console.warn;
+  console.warn = () => {};
+  try {
+    return await Promise.all(Array.from({ length: n }, () => gw.chat(body, headers)));
+  } finally {
+    console.warn = original;
+  }
+}
+
 describe('requests per minute', () => {
   it('lets exactly the limit through under concurrency, across two isolates', async () => {
     const { s, config, gw } = await setup();
@@ -262,16 +278,7 @@ describe('budget reservations', () => {
     const cheap = { up: { inputPerMTok: 0.15, outputPerMTok: 0.6 } };
     const { gw, s } = await setup([{}], { prices: cheap, redis: { ...REDIS, timeoutMs: 500 } });
     const { headers, id } = await createKey(gw, { budget: { monthlyUsd: 0.0001 } });
-    const original = console.warn;
-    console.warn = () => {};
-    let results: Response[];
-    try {
-      results = await Promise.all(
-        Array.from({ length: 200 }, () => gw.chat({ ...hello, max_tokens: 10 }, headers)),
-      );
-    } finally {
-      console.warn = original;
-    }
+    const results = await burst(gw, 200, { ...hello, max_tokens: 10 }, headers);
     const admitted = results.filter((r) => r.status === 200).length;
     const failedOpen = gw.logs.filter((l) => l.limits === 'failed_open').length;
     expect(failedOpen).toBeLessThanOrEqual(10);
@@ -412,15 +419,7 @@ describe('when Redis is slow or down', () => {
     const { headers } = await createKey(gw, { budget: { monthlyUsd: 1_000 } });
     expect((await gw.chat(hello, headers)).status).toBe(200); // the key is now cached
     await broken.set('hang');
-    const original = console.warn;
-    console.warn = () => {};
-    let results: Response[];
-    try {
-      results = await Promise.all(Array.from({ length: 10 }, () => gw.chat(hello, headers)));
-    } finally {
-      console.warn = original;
-      await broken.set('pass');
-    }
+    const results = await burst(gw, 10, hello, headers).finally(() => broken.set('pass'));
     const statuses = results.map((r) => r.status);
     expect(statuses.filter((x) => x === 200)).toHaveLength(3);
     expect(statuses.filter((x) => x === 503)).toHaveLength(7);
@@ -444,16 +443,7 @@ describe('when Redis is slow or down', () => {
     await eventually(async () => expect((await budgetBooks(id)).spent).toBe(4_500));
     // Every command runs, but its answer comes after the 300 ms request-path deadline.
     await broken.set('slow', 600);
-    const original = console.warn;
-    console.warn = () => {};
-    let results: Response[];
-    try {
-      results = await Promise.all(
-        Array.from({ length: 200 }, () => gw.chat({ ...hello, max_tokens: 10 }, headers)),
-      );
-    } finally {
-      console.warn = original;
-    }
+    const results = await burst(gw, 200, { ...hello, max_tokens: 10 }, headers);
     const statuses = results.map((r) => r.status);
     // The default allowance: 10 unchecked requests per key and isolate, the rest 503.
     expect(statuses.filter((x) => x === 200)).toHaveLength(10);
