@@ -127,16 +127,7 @@ export async function admit(c: Context<AppEnv>, request: AdmissionRequest): Prom
       giveBack();
       throw limitsBroken(c, broken.error);
     }
-    if (answers.some((a) => a?.outcome === 'unreachable')) {
-      const mode = config.limits.failMode;
-      const allowed = mode === 'open' && failOpenAllowance(redis, config).take(key.id, worstCost);
-      noteUnreachable(c, allowed ? 'failed_open' : 'failed_closed', answers);
-      if (!allowed) {
-        giveBack();
-        throw errors.limitsUnavailable();
-      }
-    }
-
+    // A definite refusal from a check that answered wins over one that could not be asked.
     const refusedBy = (a: Answer<{ success: boolean }> | undefined) =>
       a?.outcome === 'answered' && !a.value.success;
     if (
@@ -145,14 +136,14 @@ export async function admit(c: Context<AppEnv>, request: AdmissionRequest): Prom
       (reservation?.outcome === 'answered' && !reservation.value.admitted)
     ) {
       giveBack();
-      if (requests?.outcome === 'answered' && !requests.value.success) {
+      if (requests?.outcome === 'answered' && refusedBy(requests)) {
         throw errors.rateLimited(
           'requests',
           retryAfterSeconds(requests.value.reset),
           `limit ${requests.value.limit}`,
         );
       }
-      if (tokens?.outcome === 'answered' && !tokens.value.success) {
+      if (tokens?.outcome === 'answered' && refusedBy(tokens)) {
         throw errors.rateLimited(
           'tokens',
           retryAfterSeconds(tokens.value.reset),
@@ -160,6 +151,16 @@ export async function admit(c: Context<AppEnv>, request: AdmissionRequest): Prom
         );
       }
       throw errors.budgetExceeded();
+    }
+
+    if (answers.some((a) => a?.outcome === 'unreachable')) {
+      const mode = config.limits.failMode;
+      const allowed = mode === 'open' && failOpenAllowance(redis, config).take(key.id, worstCost);
+      noteUnreachable(c, allowed ? 'failed_open' : 'failed_closed', answers);
+      if (!allowed) {
+        giveBack();
+        throw errors.limitsUnavailable();
+      }
     }
   }
 
