@@ -3,8 +3,9 @@
  *
  * Bodies are OpenAI-shaped, `{"error":{"message","type","param","code"}}`, because that is what
  * every OpenAI SDK parses into its typed error classes. Messages never carry stack traces,
- * upstream bodies we did not vet, or secrets.
+ * upstream bodies we did not vet, or secrets; client values they echo are clipped.
  */
+import { clip } from './observability/redact.ts';
 
 export type ErrorType =
   | 'invalid_request_error'
@@ -64,16 +65,24 @@ function defaultType(status: number): ErrorType {
 export const errors = {
   invalidJson: () =>
     new GatewayError(400, 'The request body is not valid JSON.', { code: 'invalid_json' }),
+  jsonTooDeep: (maxDepth: number) =>
+    new GatewayError(400, `The request body nests deeper than ${maxDepth} levels.`, {
+      code: 'invalid_json',
+    }),
   invalidField: (param: string, reason: string) =>
-    new GatewayError(400, `Invalid value for '${param}': ${reason}`, {
+    new GatewayError(400, `Invalid value for '${clip(param)}': ${clip(reason, 1_000)}`, {
       code: 'invalid_request',
       param,
     }),
   modelNotFound: (model: string) =>
-    new GatewayError(404, `The model '${model}' does not exist or you do not have access to it.`, {
-      code: 'model_not_found',
-      param: 'model',
-    }),
+    new GatewayError(
+      404,
+      `The model '${clip(model)}' does not exist or you do not have access to it.`,
+      {
+        code: 'model_not_found',
+        param: 'model',
+      },
+    ),
   /** A stored response that is not there for the caller: unknown, expired, deleted, or
    * another tenant's (never said which). */
   responseNotFound: (id: string, param: string | null = null) =>
@@ -85,7 +94,7 @@ export const errors = {
       { code: param ? 'previous_response_not_found' : 'response_not_found', param },
     ),
   wrongEndpoint: (model: string, endpoint: string) =>
-    new GatewayError(400, `The model '${model}' is not supported on ${endpoint}.`, {
+    new GatewayError(400, `The model '${clip(model)}' is not supported on ${endpoint}.`, {
       code: 'model_not_supported',
       param: 'model',
     }),
@@ -94,11 +103,16 @@ export const errors = {
       code: 'request_too_large',
     }),
   notFound: (path: string) =>
-    new GatewayError(404, `Unknown route: ${path}`, { type: 'not_found_error', code: 'not_found' }),
-  methodNotAllowed: (method: string, path: string) =>
-    new GatewayError(405, `Method ${method} is not allowed on ${path}.`, {
-      code: 'method_not_allowed',
+    new GatewayError(404, `Unknown route: ${clip(path)}`, {
+      type: 'not_found_error',
+      code: 'not_found',
     }),
+  methodNotAllowed: (method: string, path: string, allowed: readonly string[]) =>
+    new GatewayError(
+      405,
+      `Method ${clip(method, 32)} is not allowed on ${clip(path)}; use ${allowed.join(' or ')}.`,
+      { code: 'method_not_allowed', headers: { allow: allowed.join(', ') } },
+    ),
   upstreamTimeout: () =>
     new GatewayError(504, 'The upstream provider did not answer in time.', {
       code: 'upstream_timeout',
@@ -118,6 +132,13 @@ export const errors = {
       "You didn't provide an API key. Send it as 'Authorization: Bearer <key>' or 'x-api-key'.",
       { type: 'invalid_request_error', code: 'missing_api_key' },
     ),
+  /** Two Authorization headers, or Authorization and x-api-key naming different keys. */
+  ambiguousApiKey: () =>
+    new GatewayError(
+      401,
+      'More than one API key was sent (two Authorization headers, or Authorization and x-api-key that differ); send exactly one.',
+      { type: 'invalid_request_error', code: 'ambiguous_api_key' },
+    ),
   /** The same answer for unknown, revoked, disabled and expired keys: no oracle. */
   invalidApiKey: () =>
     new GatewayError(401, 'Incorrect API key provided.', {
@@ -130,7 +151,7 @@ export const errors = {
       headers: { 'retry-after': '1' },
     }),
   modelNotAllowed: (model: string) =>
-    new GatewayError(403, `This API key is not allowed to use the model '${model}'.`, {
+    new GatewayError(403, `This API key is not allowed to use the model '${clip(model)}'.`, {
       code: 'model_not_allowed',
       param: 'model',
     }),
@@ -142,6 +163,19 @@ export const errors = {
         type: kind,
         code: 'rate_limit_exceeded',
         headers: { 'retry-after': String(retryAfterSeconds) },
+      },
+    ),
+  /** A reservation larger than the whole bucket never fits, however long the client waits:
+   * no `retry-after`, and `x-should-retry: false`. */
+  exceedsTokenLimit: (limit: number, requested: number) =>
+    new GatewayError(
+      429,
+      `This request needs ${requested} tokens (prompt estimate + max_tokens), more than this key's limit of ${limit} tokens per minute: it can never be served. Lower max_tokens or shorten the prompt.`,
+      {
+        type: 'tokens',
+        code: 'rate_limit_exceeded',
+        param: 'max_tokens',
+        headers: { 'x-should-retry': 'false' },
       },
     ),
   /** `x-should-retry: false` stops the OpenAI SDKs from retrying what cannot succeed. */
@@ -167,17 +201,30 @@ export const errors = {
         headers: { 'x-should-retry': 'false' },
       },
     ),
+  adminLockedOut: (retryAfterSeconds: number) =>
+    new GatewayError(
+      429,
+      `Too many failed admin authentications from this address; retry in ${retryAfterSeconds}s.`,
+      {
+        type: 'rate_limit_error',
+        code: 'admin_auth_rate_limited',
+        headers: { 'retry-after': String(retryAfterSeconds) },
+      },
+    ),
   adminUnauthorized: () =>
     new GatewayError(401, 'A valid admin token is required.', {
       type: 'authentication_error',
       code: 'invalid_admin_token',
     }),
   keyNotFound: (id: string) =>
-    new GatewayError(404, `No API key with id '${id}'.`, {
+    new GatewayError(404, `No API key with id '${clip(id)}'.`, {
       type: 'not_found_error',
       code: 'key_not_found',
       param: 'id',
     }),
+  /** The client went away before an answer: nobody reads it, but the log says why. */
+  clientClosed: () =>
+    new GatewayError(499, 'Client closed the request.', { code: 'client_closed_request' }),
   internal: () =>
     new GatewayError(500, 'The gateway hit an internal error.', { code: 'internal_error' }),
 };
@@ -185,9 +232,4 @@ export const errors = {
 /** Anything thrown that is not a GatewayError becomes a generic 500: never leak internals. */
 export function toGatewayError(err: unknown): GatewayError {
   return err instanceof GatewayError ? err : errors.internal();
-}
-
-/** Echoed client values are cut (a hostile id must not come back whole). */
-function clip(value: string, max = 200): string {
-  return value.length > max ? `${value.slice(0, max)}…` : value;
 }

@@ -1,10 +1,19 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
-import { createKeySchema, type KeyStore, updateKeySchema } from '../auth/index.ts';
+import {
+  createKeySchema,
+  type KeyStore,
+  keyPolicyProblem,
+  updateKeySchema,
+} from '../auth/index.ts';
 import { presentedKey } from '../auth/middleware.ts';
+import type { GatewayConfig } from '../config/index.ts';
 import type { AppEnv } from '../context.ts';
 import { errors, GatewayError } from '../errors.ts';
 import { budgetKeys, readSpend } from '../limits/budget.ts';
+import { retryAfterSeconds } from '../limits/headers.ts';
+import { adminFailureLimiter } from '../limits/ratelimit.ts';
+import { allowOnly } from '../routes/method.ts';
 import { parseBody } from '../routes/parse.ts';
 import { periods, readUsage } from '../usage/counters.ts';
 import { matchAdminToken } from './token.ts';
@@ -34,6 +43,7 @@ export function adminRoutes(): Hono<AppEnv & { Variables: { actor: string; store
 
   admin.post('/keys', async (c) => {
     const input = await parseBody(c, createKeySchema);
+    checkPolicy(c.var.deps.config, input);
     const { key, record } = await c.var.store.create(input, c.var.actor);
     return c.json({ ...record, key }, 201);
   });
@@ -49,6 +59,7 @@ export function adminRoutes(): Hono<AppEnv & { Variables: { actor: string; store
   admin.patch('/keys/:id', async (c) => {
     const id = c.req.param('id');
     const patch = await parseBody(c, updateKeySchema);
+    checkPolicy(c.var.deps.config, patch);
     const record = await c.var.store.update(id, patch, c.var.actor);
     if (!record) throw errors.keyNotFound(id);
     c.var.deps.keys?.forget(id);
@@ -112,6 +123,12 @@ export function adminRoutes(): Hono<AppEnv & { Variables: { actor: string; store
     return c.json({ object: 'list', data: await c.var.store.audit(limit) });
   });
 
+  allowOnly(admin, '/keys', 'GET', 'POST');
+  allowOnly(admin, '/keys/:id', 'GET', 'PATCH', 'DELETE');
+  allowOnly(admin, '/keys/:id/usage', 'GET');
+  allowOnly(admin, '/cache/purge', 'POST');
+  allowOnly(admin, '/audit', 'GET');
+
   return admin;
 }
 
@@ -119,17 +136,50 @@ function adminAuth(): MiddlewareHandler<
   AppEnv & { Variables: { actor: string; store: KeyStore } }
 > {
   return async function adminAuth(c, next) {
-    const { config, keyStore } = c.var.deps;
+    const { config, keyStore, redis } = c.var.deps;
     const presented = presentedKey(c.req.raw.headers);
-    const actor = presented ? await matchAdminToken(presented, config.admin.tokens) : undefined;
-    if (!actor) throw errors.adminUnauthorized();
-    if (!keyStore) {
-      throw new GatewayError(503, 'The admin API needs Redis (config `redis`).', {
-        code: 'admin_unavailable',
+    // Guessing is slowed per client address, checked before the token so a right guess
+    // from a locked-out address is refused like a wrong one.
+    const limiter = redis && adminFailureLimiter(redis, config.admin.failedAuthPerMinute);
+    const address = c.req.header('cf-connecting-ip') ?? 'unknown';
+    if (limiter) {
+      const { remaining, reset } = await limiter.getRemaining(address).catch(() => {
+        throw adminUnavailable();
       });
+      if (remaining <= 0) throw errors.adminLockedOut(retryAfterSeconds(reset));
     }
+    const actor = presented ? await matchAdminToken(presented, config.admin.tokens) : undefined;
+    if (!actor) {
+      if (presented && limiter) await limiter.limit(address).catch(() => undefined);
+      throw errors.adminUnauthorized();
+    }
+    if (!keyStore) throw adminUnavailable();
     c.set('actor', actor);
     c.set('store', keyStore);
     await next();
   };
+}
+
+function adminUnavailable(): GatewayError {
+  return new GatewayError(
+    503,
+    'The admin API needs Redis (config `redis`), which cannot be reached.',
+    {
+      code: 'admin_unavailable',
+      headers: { 'retry-after': '1' },
+    },
+  );
+}
+
+/** 400 naming the field when a key's policy names a zone or model the config does not know,
+ * or an expiry in the past. */
+function checkPolicy(config: GatewayConfig, policy: Parameters<typeof keyPolicyProblem>[0]) {
+  const zones = new Set([
+    ...Object.values(config.regions).map((r) => r.zone),
+    ...Object.values(config.providers).flatMap((p) => p.zones ?? []),
+    ...Object.values(config.tenants).map((t) => t.residency),
+  ]);
+  zones.delete('none');
+  const problem = keyPolicyProblem(policy, { zones, models: new Set(Object.keys(config.models)) });
+  if (problem) throw errors.invalidField(problem.param, problem.reason);
 }

@@ -42,7 +42,7 @@ const policyFields = {
   name: z.string().min(1).max(200),
   tenant: z.string().min(1).max(200),
   /** Public model names this key may use; null = every model. */
-  models: z.array(z.string().min(1)).nullable(),
+  models: z.array(z.string().min(1)).min(1, 'list at least one model, or null for all').nullable(),
   /** Residency zone (e.g. `eu`) that limits where requests may go; `none` = unrestricted;
    * `tenant` (the default) = the tenant's default from the config (`tenants.<name>.residency`,
    * itself `none` unless set), so moving a tenant to a zone moves all its keys at once. */
@@ -50,7 +50,8 @@ const policyFields = {
   limits: z
     .object({ requestsPerMinute: nullablePositiveInt, tokensPerMinute: nullablePositiveInt })
     .strict(),
-  budget: z.object({ monthlyUsd: z.number().positive().nullable() }).strict(),
+  /** At most $1 000 000 a month: spend is counted in integer nano-USD, exact below 2^53. */
+  budget: z.object({ monthlyUsd: z.number().positive().max(1_000_000).nullable() }).strict(),
   expiresAt: z.iso.datetime({ offset: true }).nullable(),
   disabled: z.boolean(),
   /** Browser origins (CORS) allowed with this key, besides the config's global and tenant
@@ -110,6 +111,41 @@ export interface KeyRecord extends CreateKeyInput {
 export function isUsable(record: KeyRecord, now: number = Date.now()): boolean {
   if (record.disabled || record.revokedAt) return false;
   return record.expiresAt === null || Date.parse(record.expiresAt) > now;
+}
+
+/** What the config knows, to check a key's policy against (see `keyPolicyProblem`). */
+export interface KnownNames {
+  zones: ReadonlySet<string>;
+  models: ReadonlySet<string>;
+}
+
+/**
+ * The first field of a key's policy (a create input or a patch) that the config cannot
+ * honour: an unknown residency zone (besides `none` and `tenant`), an unknown model, or an
+ * `expiresAt` that is not in the future. Pure.
+ */
+export function keyPolicyProblem(
+  policy: Partial<Pick<CreateKeyInput, 'residency' | 'models' | 'expiresAt'>>,
+  known: KnownNames,
+  now: number = Date.now(),
+): { param: string; reason: string } | undefined {
+  const { residency, models, expiresAt } = policy;
+  if (residency !== undefined && residency !== 'none' && residency !== 'tenant') {
+    if (!known.zones.has(residency)) {
+      return {
+        param: 'residency',
+        reason: `unknown zone (known: ${[...known.zones, 'none', 'tenant'].join(', ')})`,
+      };
+    }
+  }
+  const unknown = models?.findIndex((m) => !known.models.has(m)) ?? -1;
+  if (models && unknown >= 0) {
+    return { param: `models.${unknown}`, reason: 'no such model in the config' };
+  }
+  if (expiresAt && Date.parse(expiresAt) <= now) {
+    return { param: 'expiresAt', reason: 'must be in the future' };
+  }
+  return undefined;
 }
 
 export function applyUpdate(record: KeyRecord, patch: UpdateKeyInput, now: string): KeyRecord {

@@ -4,13 +4,20 @@ import { errors } from '../errors.ts';
 import { annotateRequestLog } from '../observability/index.ts';
 import { isUsable } from './keys.ts';
 
-/** The key a client presented: `Authorization: Bearer <key>` first, then `x-api-key`, then
- * (WebSocket upgrades from browsers, which cannot set headers) the subprotocol
- * `openai-insecure-api-key.<key>`. */
+/**
+ * The key a client presented: `Authorization: Bearer <key>` or `x-api-key`, else (WebSocket
+ * upgrades from browsers, which cannot set headers) the subprotocol
+ * `openai-insecure-api-key.<key>`. Two keys (two Authorization headers, which fetch joins
+ * with ", ", or two headers that differ) are a 401 `ambiguous_api_key`: guessing which one
+ * was meant could authenticate the wrong caller.
+ */
 export function presentedKey(headers: Headers): string | undefined {
   const authorization = headers.get('authorization');
+  const apiKey = headers.get('x-api-key')?.trim() || undefined;
+  if (authorization?.includes(',') || apiKey?.includes(',')) throw errors.ambiguousApiKey();
   const bearer = authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
-  return bearer ?? headers.get('x-api-key')?.trim() ?? subprotocolKey(headers);
+  if (bearer && apiKey && bearer !== apiKey) throw errors.ambiguousApiKey();
+  return bearer ?? apiKey ?? subprotocolKey(headers);
 }
 
 export const KEY_SUBPROTOCOL = 'openai-insecure-api-key.';

@@ -7,6 +7,7 @@
 import type { Context } from 'hono';
 import type { AppEnv } from '../context.ts';
 import { waitUntil } from '../context.ts';
+import { annotateRequestLog } from '../observability/index.ts';
 import { type ClientGeo, homeRegion } from '../routing/geo.ts';
 import { requestZone } from '../routing/index.ts';
 import type { Endpoint } from '../schemas/openai.ts';
@@ -70,7 +71,11 @@ export async function lookupCache(
     status: 'MISS',
     store: (answer) => {
       const entry: CacheEntry = { v: 1, createdAt: Date.now(), ...answer };
-      if (JSON.stringify(entry).length > config.cache.maxEntryBytes) return;
+      if (JSON.stringify(entry).length > config.cache.maxEntryBytes) {
+        annotateRequestLog(c, { cache_write: 'too_large' });
+        return;
+      }
+      annotateRequestLog(c, { cache_write: 'stored' });
       waitUntil(c, cache.put(key, entry, decision.ttlSeconds, tiers));
     },
   };

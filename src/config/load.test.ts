@@ -40,9 +40,13 @@ describe('loadConfig', () => {
       timeoutMs: 500,
     });
     expect(config.auth).toEqual({ enabled: true, keyCacheTtlMs: 10_000 });
-    expect(config.limits).toEqual({ failMode: 'open', defaultCompletionReserve: 1_024 });
+    expect(config.limits).toEqual({
+      failMode: 'open',
+      defaultCompletionReserve: 1_024,
+      failOpen: { requests: 10, usd: 1, windowMs: 60_000 },
+    });
     expect(config.prices).toEqual({});
-    expect(config.admin).toEqual({ tokens: {} });
+    expect(config.admin).toEqual({ tokens: {}, failedAuthPerMinute: 10 });
   });
 
   it('uses ${VAR:-default} when the variable is unset or empty', () => {

@@ -153,6 +153,11 @@ export const modelSchema = z.object({
   targets: z.array(targetSchema).min(1, 'a model needs at least one target'),
   /** Shown as `owned_by` in /v1/models. Default "gateway". */
   ownedBy: z.string().default('gateway'),
+  /** The most completion tokens one choice can produce (the model's real output limit):
+   * token and budget reservations count a larger `max_tokens` as this. Default 32 768. */
+  maxOutputTokens: z.number().int().positive().max(10_000_000).default(32_768),
+  /** Largest `dimensions` an embedding request may ask for; more is a 400. Default 4 096. */
+  maxDimensions: z.number().int().positive().max(1_000_000).default(4_096),
 });
 
 export const regionSchema = z.object({
@@ -254,6 +259,20 @@ export const limitsSchema = z.object({
       tokensPerMinute: z.number().int().positive().nullable().default(null),
     })
     .prefault({}),
+  /** With `failMode: open`, what each isolate lets through unchecked per key while Redis
+   * cannot be asked (timeouts, refused connections); past it the key gets 503
+   * `limits_unavailable` until the window ends. This bounds how far a budget can be
+   * overshot during an outage. */
+  failOpen: z
+    .object({
+      /** Unchecked requests per key per window. Default 10. */
+      requests: z.number().int().min(0).default(10),
+      /** Unchecked worst-case spend per key per window, in USD. Default 1. */
+      usd: z.number().min(0).default(1),
+      /** Default 60 000 ms. */
+      windowMs: z.number().int().positive().default(60_000),
+    })
+    .prefault({}),
 });
 
 export const cacheSchema = z.object({
@@ -350,6 +369,10 @@ export const configSchema = z
     admin: z
       .object({
         tokens: z.record(id, z.string().min(16, 'use at least 16 characters')).default({}),
+        /** Failed admin authentications allowed per client address (`cf-connecting-ip`) per
+         * minute, counted in Redis across isolates; past it every admin request from that
+         * address gets 429 with `retry-after`, right token or not. Default 10. */
+        failedAuthPerMinute: z.number().int().positive().default(10),
       })
       .prefault({}),
     defaults: z

@@ -43,3 +43,20 @@ export function tokenLimiter(redis: Redis, perMinute: number): Ratelimit {
       }),
   );
 }
+
+/** Failed admin authentications per client address: a sliding window, like requests/min. */
+export function adminFailureLimiter(redis: Redis, perMinute: number): Ratelimit {
+  return perClient(
+    redis,
+    `admin-fail:${perMinute}`,
+    () =>
+      new Ratelimit({
+        redis,
+        prefix: 'gw:rl:admin-fail',
+        limiter: Ratelimit.slidingWindow(perMinute, '1 m'),
+        ephemeralCache: false,
+        analytics: false,
+        timeout: 0,
+      }),
+  );
+}

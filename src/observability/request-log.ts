@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../context.ts';
 import type { Usage } from '../usage/index.ts';
+import { clip } from './redact.ts';
 
 /**
  * One structured JSON line per request, written when the request is over: by the
@@ -48,10 +49,15 @@ export interface RequestLogRecord {
   realtime?: boolean;
   cache?: 'HIT' | 'MISS' | 'BYPASS';
   cache_tier?: string;
+  /** On a MISS that was answered in full: whether the answer was written to the cache
+   * (`stored`) or was too large for `cache.maxEntryBytes`. Absent: nothing to store (an error,
+   * a cut stream). */
+  cache_write?: 'stored' | 'too_large';
   /** The region that served: the target's region, or `global`. */
   region?: string;
-  /** Set when Redis could not be asked and the limits failed open or closed. */
-  limits?: 'failed_open' | 'failed_closed';
+  /** Set when Redis could not be asked and the limits failed open or closed, or when Redis
+   * answered a limit check with an error. */
+  limits?: 'failed_open' | 'failed_closed' | 'error';
 }
 
 export type RequestLogger = (record: RequestLogRecord) => void;
@@ -88,5 +94,17 @@ export function deferRequestLog(c: Context<AppEnv>): (fields: Partial<RequestLog
 }
 
 function writeRequestLog(c: Context<AppEnv>, fields: Partial<RequestLogRecord>): void {
-  c.var.deps.log({ ...c.var.logRecord, ...fields, latency_ms: Date.now() - c.var.startedAt });
+  const record = { ...c.var.logRecord, ...fields, latency_ms: Date.now() - c.var.startedAt };
+  c.var.deps.log(clipStrings(record) as RequestLogRecord);
+}
+
+/** Every string in the record cut to a sane length: several fields carry client values (the
+ * path, the model name, an ignored region header), and a log line must stay a log line. */
+function clipStrings(value: unknown): unknown {
+  if (typeof value === 'string') return clip(value);
+  if (Array.isArray(value)) return value.map(clipStrings);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, clipStrings(v)]));
+  }
+  return value;
 }

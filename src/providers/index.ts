@@ -22,10 +22,11 @@ export type {
 
 export function createProviders(config: GatewayConfig): Map<string, Provider> {
   const providers = new Map<string, Provider>();
+  const hosts = configuredHosts(config);
   for (const [id, p] of Object.entries(config.providers)) {
     const region = p.region;
     const zones = p.zones ?? (region ? [config.regions[region]!.zone] : []);
-    const place = (provider: Provider): Provider => ({ ...provider, region, zones });
+    const place = (provider: Provider): Provider => ({ ...provider, region, zones, hosts });
     switch (p.kind) {
       case 'openai':
         providers.set(id, place(openaiProvider(id, p, config.defaults)));
@@ -51,4 +52,20 @@ export function createProviders(config: GatewayConfig): Map<string, Provider> {
     }
   }
   return providers;
+}
+
+/** The hosts (with and without port) of every URL in the providers' and regions' config. */
+function configuredHosts(config: GatewayConfig): string[] {
+  const urls = [
+    ...Object.values(config.providers).flatMap((p) => Object.values(p)),
+    ...Object.values(config.regions).map((r) => r.origin),
+  ].filter((v): v is string => typeof v === 'string' && /^https?:\/\//.test(v));
+  const hosts = new Set<string>();
+  for (const url of urls) {
+    const { host, hostname } = new URL(url);
+    hosts.add(host);
+    hosts.add(hostname);
+  }
+  // Longest first, so a host with its port is replaced before the bare name inside it.
+  return [...hosts].sort((a, b) => b.length - a.length);
 }

@@ -66,6 +66,9 @@ export interface Provider {
   readonly retry: RetryPolicy;
   /** Values that must never appear in a response body or log line (API keys). */
   readonly secrets: readonly string[];
+  /** Host names of every configured provider and origin, scrubbed from upstream error text
+   * before it reaches a client (set by `createProviders`). */
+  readonly hosts?: readonly string[];
   /** Whether the upstream reports streamed usage when asked with `stream_options`. */
   readonly streamUsage: boolean;
   /** `body` already carries the upstream model name. May be async (signing uses Web Crypto). */

@@ -1,5 +1,5 @@
 import type { ErrorBody } from '../errors.ts';
-import { redact } from '../observability/index.ts';
+import { scrubUpstreamText } from '../observability/index.ts';
 import type { Provider, UpstreamRequest } from '../providers/index.ts';
 import { type EventSourceMessage, type SSEReader, sseReader } from '../sse/index.ts';
 import { Deadline, UpstreamTimeout } from './deadline.ts';
@@ -135,12 +135,12 @@ function fail(
 }
 
 function statusFailure(response: Response, text: string, provider: Provider): AttemptFailure {
-  const { secrets } = provider;
+  const scrub = (v: string) => scrubUpstreamText(v, provider.secrets, provider.hosts);
   const mapped = provider.mapError?.(response.status, text, response.headers);
   const status = mapped?.status ?? response.status;
   const upstreamError = mapped
-    ? { ...mapped.error, message: redact(mapped.error.message, secrets) }
-    : parseErrorBody(text, secrets);
+    ? { ...mapped.error, message: scrub(mapped.error.message) }
+    : parseErrorBody(text, scrub);
   return {
     reason: 'status',
     action: mapped?.action ?? actionForStatus(status),
@@ -151,15 +151,18 @@ function statusFailure(response: Response, text: string, provider: Provider): At
   };
 }
 
-/** Keeps only the four OpenAI error fields, with secrets redacted from the message. */
-function parseErrorBody(text: string, secrets: readonly string[]): ErrorBody['error'] | undefined {
+/** Keeps only the four OpenAI error fields, scrubbed (secrets, URLs, provider hosts). */
+function parseErrorBody(
+  text: string,
+  scrub: (v: string) => string,
+): ErrorBody['error'] | undefined {
   try {
     const parsed = JSON.parse(text) as { error?: Record<string, unknown> };
     const e = parsed.error;
     if (!e || typeof e !== 'object' || typeof e.message !== 'string') return undefined;
-    const str = (v: unknown) => (typeof v === 'string' ? redact(v, secrets) : null);
+    const str = (v: unknown) => (typeof v === 'string' ? scrub(v) : null);
     return {
-      message: redact(e.message, secrets),
+      message: scrub(e.message),
       type: str(e.type) ?? 'invalid_request_error',
       param: str(e.param),
       code: str(e.code),
@@ -169,9 +172,26 @@ function parseErrorBody(text: string, secrets: readonly string[]): ErrorBody['er
   }
 }
 
+/** At most `max` bytes of the body as text: reading stops there (the rest is cancelled), so
+ * a huge error body is never held whole. */
 async function readBounded(response: Response, max: number): Promise<string> {
-  const text = await response.text();
-  return text.length > max ? text.slice(0, max) : text;
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  let held = 0;
+  try {
+    while (held < max) {
+      const { done, value } = await reader.read();
+      if (done) return text + decoder.decode();
+      const part = value.byteLength > max - held ? value.subarray(0, max - held) : value;
+      held += part.byteLength;
+      text += decoder.decode(part, { stream: true });
+    }
+    return text + decoder.decode();
+  } finally {
+    reader.cancel().catch(() => undefined);
+  }
 }
 
 /** The whole body as text, with `idleMs` allowed between chunks. Decodes with one
@@ -198,5 +218,5 @@ async function readAllWithIdle(
 
 function describe(err: unknown, secrets: readonly string[]): string {
   const message = err instanceof Error ? err.message : String(err);
-  return redact(message, secrets).slice(0, 200);
+  return scrubUpstreamText(message, secrets).slice(0, 200);
 }

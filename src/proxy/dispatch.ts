@@ -73,7 +73,14 @@ export async function dispatch(
       if (delay === undefined) break;
       await sleep(delay, signal);
       if (signal?.aborted) {
-        throw new DispatchError(errors.internal(), attempts, failures, planned);
+        // The client left during the backoff: the same outcome as leaving during an attempt.
+        failures.push({
+          reason: 'client_abort',
+          action: 'reject',
+          message: 'client disconnected',
+          provider: planned.provider.id,
+        });
+        throw new DispatchError(errors.clientClosed(), attempts, failures, planned);
       }
     }
   }
@@ -82,9 +89,7 @@ export async function dispatch(
 
 /** The upstream refused the request itself: hand its error back with its status. */
 function rejectionError(failure: AttemptFailure): GatewayError {
-  if (failure.reason === 'client_abort') {
-    return new GatewayError(499, 'Client closed the request.', { code: 'client_closed_request' });
-  }
+  if (failure.reason === 'client_abort') return errors.clientClosed();
   const status = failure.status ?? 400;
   const upstream = failure.upstreamError;
   return new GatewayError(

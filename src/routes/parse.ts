@@ -6,14 +6,21 @@ import { errors } from '../errors.ts';
 import { servesEndpoint } from '../providers/capabilities.ts';
 import type { Endpoint } from '../schemas/openai.ts';
 
-/** Reads the JSON body and validates it: 400 `invalid_json`, or 400 naming the bad field. */
+/** Deeper JSON than any real request nests; past it, recursive code (validation, cache-key
+ * canonicalization, token estimates) would overflow the stack. */
+export const MAX_JSON_DEPTH = 64;
+
+/** Reads the JSON body and validates it: 400 `invalid_json` (also when nested deeper than
+ * MAX_JSON_DEPTH), or 400 naming the bad field. */
 export async function parseBody<S extends z.ZodType>(
   c: { req: { text(): Promise<string> } },
   schema: S,
 ): Promise<z.output<S>> {
+  const text = await c.req.text();
+  if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) throw errors.jsonTooDeep(MAX_JSON_DEPTH);
   let json: unknown;
   try {
-    json = JSON.parse(await c.req.text());
+    json = JSON.parse(text);
   } catch {
     throw errors.invalidJson();
   }
@@ -57,4 +64,26 @@ export function resolveModel(
 export function keyMayUse(c: Context<AppEnv>, name: string): boolean {
   const allowed = c.var.apiKey?.models;
   return !allowed || allowed.includes(name);
+}
+
+/**
+ * Whether JSON text nests arrays/objects deeper than `max`, found by one pass over the text
+ * (brackets inside strings skipped) before anything recursive sees it. Pure; no JSON library
+ * bounds depth while parsing.
+ */
+export function jsonDepthExceeds(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (inString) {
+      if (ch === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (ch === 0x22) inString = false;
+    } else if (ch === 0x22) inString = true;
+    else if (ch === 0x5b || ch === 0x7b) {
+      if (++depth > max) return true;
+    } else if (ch === 0x5d || ch === 0x7d) depth--;
+  }
+  return false;
 }

@@ -23,6 +23,7 @@ import {
   completionRequestSchema,
   embeddingRequestSchema,
 } from '../schemas/openai.ts';
+import { allowOnly } from './method.ts';
 import { keyMayUse, parseBody, resolveModel } from './parse.ts';
 
 /** The OpenAI-compatible API under /v1. */
@@ -73,6 +74,12 @@ export function v1Routes(maxBodyBytes: number): Hono<AppEnv> {
   v1.post('/embeddings', async (c) => {
     const body = await parseBody(c, embeddingRequestSchema);
     const model = resolveModel(c, body.model, 'embedding', '/v1/embeddings');
+    if (body.dimensions !== undefined && body.dimensions > model.maxDimensions) {
+      throw errors.invalidField(
+        'dimensions',
+        `at most ${model.maxDimensions} for the model '${body.model}'`,
+      );
+    }
     return proxy(c, { endpoint: 'embeddings', body, model });
   });
 
@@ -99,6 +106,22 @@ export function v1Routes(maxBodyBytes: number): Hono<AppEnv> {
     if (!model || !keyMayUse(c, id)) throw errors.modelNotFound(id);
     return c.json({ id, object: 'model', created: 0, owned_by: model.ownedBy });
   });
+
+  for (const path of [
+    '/chat/completions',
+    '/completions',
+    '/embeddings',
+    MESSAGES_PATH.slice('/v1'.length),
+    COUNT_TOKENS_PATH.slice('/v1'.length),
+    RESPONSES_PATH.slice('/v1'.length),
+  ]) {
+    allowOnly(v1, path, 'POST');
+  }
+  allowOnly(v1, '/responses/:id', 'GET', 'DELETE');
+  allowOnly(v1, '/responses/:id/input_items', 'GET');
+  allowOnly(v1, REALTIME_PATH.slice('/v1'.length), 'GET');
+  allowOnly(v1, '/models', 'GET');
+  allowOnly(v1, '/models/:model{.+}', 'GET');
 
   return v1;
 }

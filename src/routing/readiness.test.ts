@@ -5,6 +5,8 @@ import { modelsWithoutTarget } from './readiness.ts';
 const model = (...providers: string[]): ModelConfig => ({
   type: 'chat',
   ownedBy: 'gateway',
+  maxOutputTokens: 32_768,
+  maxDimensions: 4_096,
   targets: providers.map((provider) => ({ provider, model: 'm', weight: 1 })),
 });
 

@@ -15,6 +15,9 @@ const sampling = {
   temperature: z.number().min(0).max(2).nullish(),
   top_p: z.number().min(0).max(1).nullish(),
   n: z.number().int().min(1).max(128).nullish(),
+  /** OpenAI's bounds: 0-20 log probabilities per token, best_of up to 20. */
+  top_logprobs: z.number().int().min(0).max(20).nullish(),
+  best_of: z.number().int().min(1).max(20).nullish(),
   seed: z.number().int().nullish(),
 };
 
@@ -40,9 +43,17 @@ export const completionRequestSchema = z.looseObject({
   ...sampling,
 });
 
+/** OpenAI's own bound on inputs per embeddings request. */
+const MAX_EMBEDDING_INPUTS = 2_048;
+
 export const embeddingRequestSchema = z.looseObject({
   model: z.string().min(1),
-  input: z.union([z.string(), z.array(z.string()).min(1), tokens.min(1), z.array(tokens).min(1)]),
+  input: z.union([
+    z.string(),
+    z.array(z.string()).min(1).max(MAX_EMBEDDING_INPUTS),
+    tokens.min(1),
+    z.array(tokens).min(1).max(MAX_EMBEDDING_INPUTS),
+  ]),
   encoding_format: z.enum(['float', 'base64']).optional(),
   dimensions: z.number().int().positive().optional(),
 });

@@ -45,11 +45,15 @@ describe('signing keys', () => {
     expect(() => parseSigningKeys('')).toThrow(/none given/);
     expect(() => parseSigningKeys('k1:x,k1:y')).toThrow(/twice/);
     expect(() => parseSigningKeys('nosecret')).toThrow(/entry 1/);
+    let thrown: unknown;
     try {
       parseSigningKeys('ok:fine,:leaked-secret');
     } catch (err) {
-      expect(String(err)).not.toContain('leaked-secret');
+      thrown = err;
     }
+    expect(thrown).toBeInstanceOf(Error);
+    expect(String(thrown)).toMatch(/entry 2/);
+    expect(String(thrown)).not.toContain('leaked-secret');
   });
 });
 

@@ -39,6 +39,8 @@ beforeAll(async () => {
   fakes = [anthropic, openai];
   // One scripted upstream behaviour per request below, consumed in order.
   scenarios.anthropic = await scenario(anthropic.url, [
+    // message_start, content_block_start, ping, the first text delta; then held open.
+    { content: 'one two three four', hangAfterChunks: 4 },
     { thinking: 'Greeting back.', chunkDelayMs: 150 },
     { content: 'one two three four five six seven eight nine ten', chunkDelayMs: 300 },
     { status: 529 },
@@ -86,15 +88,22 @@ const request = {
 
 describe('/v1/messages through wrangler dev with the official @anthropic-ai/sdk', () => {
   it('streams the Anthropic target pass-through, each event before the upstream is done', async () => {
+    const controller = new AbortController();
+    const plain = { ...request, thinking: undefined } as never;
+    const stream = sdk().messages.stream(plain, { signal: controller.signal });
+    const ended = stream.done().catch((err: unknown) => err);
+    const first = await new Promise<string>((resolve) => stream.once('text', resolve));
+    expect(first).toMatch(/^one/);
+    // The upstream holds the rest back, so this event cannot have come from a buffered body.
+    const [held] = await recorded('anthropic');
+    expect(held).toMatchObject({ completed: false, clientAborted: false });
+    // (Aborting a stream the upstream keeps silent is the abandon test's subject, below.)
+    controller.abort();
+    expect(await ended).toBeInstanceOf(Anthropic.APIUserAbortError);
+  });
+
+  it('streams the Anthropic target pass-through to the end, thinking and signature included', async () => {
     const stream = sdk().messages.stream(request);
-    let upstreamDoneAtFirstText: boolean | undefined;
-    stream.on('text', () => {
-      if (upstreamDoneAtFirstText !== undefined) return;
-      upstreamDoneAtFirstText = false; // set synchronously; checked below against the fake
-      void recorded('anthropic').then((r) => {
-        upstreamDoneAtFirstText = r[0]!.completed;
-      });
-    });
     const final = await stream.finalMessage();
     const { response } = await stream.withResponse();
     expect(response.headers.get('x-gateway-provider')).toBe('anthropic');
@@ -102,9 +111,9 @@ describe('/v1/messages through wrangler dev with the official @anthropic-ai/sdk'
     expect((final.content[0] as Anthropic.ThinkingBlock).signature).toMatch(/^sig_/);
     expect(final.content[1]).toMatchObject({ type: 'text' });
     expect(final.model).toBe('claude-sonnet-4-5');
-    await expect.poll(() => upstreamDoneAtFirstText).toBe(false);
-    const [sent] = await recorded('anthropic');
+    const sent = (await recorded('anthropic'))[1];
     expect(sent!.body).toEqual({ ...request, model: 'claude-sonnet-4-5', stream: true });
+    expect(sent!.completed).toBe(true);
   });
 
   it('a client that abandons a native stream aborts the upstream request', async () => {
@@ -117,9 +126,9 @@ describe('/v1/messages through wrangler dev with the official @anthropic-ai/sdk'
     controller.abort();
     expect(await ended).toBeInstanceOf(Anthropic.APIUserAbortError);
     await expect
-      .poll(async () => (await recorded('anthropic'))[1]?.clientAborted, { timeout: 10_000 })
+      .poll(async () => (await recorded('anthropic'))[2]?.clientAborted, { timeout: 10_000 })
       .toBe(true);
-    expect((await recorded('anthropic'))[1]!.completed).toBe(false);
+    expect((await recorded('anthropic'))[2]!.completed).toBe(false);
   });
 
   it('an overloaded Anthropic target falls back to OpenAI, answered as a Message', async () => {

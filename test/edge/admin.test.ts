@@ -1,17 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, createKey, gateway, openaiAt, scenario } from './helpers.ts';
+import { ADMIN_TOKEN, createKey, scenarioGateway } from './helpers.ts';
 
 type ErrorJson = {
   error: { message: string; type: string; code: string | null; param: string | null };
 };
 
 async function setup() {
-  const s = await scenario({});
-  return gateway({
-    auth: { enabled: true },
-    providers: { p: openaiAt(s) },
-    models: { m: { targets: [{ provider: 'p', model: 'up' }] } },
-  });
+  return (await scenarioGateway([{}], { regions: { 'eu-west': { zone: 'eu' } } })).gw;
 }
 
 const routes: [string, string, unknown?][] = [

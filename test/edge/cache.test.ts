@@ -9,6 +9,7 @@ import {
   openaiAt,
   REDIS,
   scenario,
+  scenarioGateway,
   sseData,
 } from './helpers.ts';
 
@@ -31,20 +32,21 @@ async function storedKey(t: string, body: Record<string, unknown>) {
   });
 }
 
+/** Waits until the answer to `body` is in the Redis tier (the write after a MISS landed). */
+async function stored(t: string, body: Record<string, unknown>) {
+  const key = await storedKey(t, body);
+  await eventually(async () => expect(await redis.exists(`gw:cache:${key}`)).toBe(1));
+}
+
 /** A gateway with auth; each test gets its own tenant, so entries never leak between tests. */
 async function setup(
   steps: Parameters<typeof scenario> = [{}],
   extra: Record<string, unknown> = {},
 ) {
-  const s = await scenario(...steps);
-  const config = {
-    auth: { enabled: true },
-    providers: { p: openaiAt(s) },
-    models: { m: { targets: [{ provider: 'p', model: 'up' }] } },
+  const { s, gw, config } = await scenarioGateway(steps, {
     prices: { up: { inputPerMTok: 1_000_000, outputPerMTok: 1_000_000 } },
     ...extra,
-  };
-  const gw = gateway(config);
+  });
   const t = tenant();
   const key = await createKey(gw, { tenant: t });
   return {
@@ -73,7 +75,7 @@ describe('when the cache is used', () => {
     );
     const hit = await chat(deterministic);
     expect(hit.headers.get('x-gateway-cache')).toBe('HIT');
-    expect(Number(hit.headers.get('age'))).toBeGreaterThanOrEqual(0);
+    expect(hit.headers.get('age')).toMatch(/^\d+$/);
     expect(await content(hit)).toBe('cached words');
     expect(await s.requests()).toHaveLength(1);
     expect(gw.logs.at(-1)).toMatchObject({ cache: 'HIT', status: 200 });
@@ -94,25 +96,23 @@ describe('when the cache is used', () => {
   });
 
   it('caches a sampled request when forced, by header or by a TTL header; an explicit seed counts as deterministic', async () => {
-    const { s, chat } = await setup();
+    const { s, chat, tenant: t } = await setup();
     const sampled = { ...hello, temperature: 1 };
     expect(
       (await chat(sampled, { 'x-gateway-cache': 'force' })).headers.get('x-gateway-cache'),
     ).toBe('MISS');
-    await eventually(async () =>
-      expect(
-        (await chat(sampled, { 'x-gateway-cache': 'force' })).headers.get('x-gateway-cache'),
-      ).toBe('HIT'),
-    );
+    await stored(t, sampled);
+    expect(
+      (await chat(sampled, { 'x-gateway-cache': 'force' })).headers.get('x-gateway-cache'),
+    ).toBe('HIT');
     const other = { ...hello, temperature: 0.9 };
     expect(
       (await chat(other, { 'x-gateway-cache-ttl': '60' })).headers.get('x-gateway-cache'),
     ).toBe('MISS');
-    await eventually(async () =>
-      expect(
-        (await chat(other, { 'x-gateway-cache-ttl': '60' })).headers.get('x-gateway-cache'),
-      ).toBe('HIT'),
-    );
+    await stored(t, other);
+    expect(
+      (await chat(other, { 'x-gateway-cache-ttl': '60' })).headers.get('x-gateway-cache'),
+    ).toBe('HIT');
     expect((await chat({ ...hello, seed: 42 })).headers.get('x-gateway-cache')).toBe('MISS');
     expect(await s.requests()).toHaveLength(3);
   });
@@ -120,26 +120,29 @@ describe('when the cache is used', () => {
 
 describe('cache keys', () => {
   it('ignore field order and whitespace; differ on parameters that change the answer', async () => {
-    const { chat, key } = await setup();
-    await chat({
+    const { chat, gw, key, s, tenant: t } = await setup();
+    const original = {
       temperature: 0,
       model: 'm',
       messages: [{ role: 'user', content: 'Hello there' }],
-    });
+    };
+    await chat(original);
+    await stored(t, original);
     const reordered = await chat({
       messages: [{ content: 'Hello there', role: 'user' }],
       model: 'm',
       temperature: 0,
     });
-    await eventually(async () => {
-      const spaced = await key.headers;
-      const res = await chat(
-        { model: 'm', temperature: 0, messages: [{ role: 'user', content: 'Hello there' }] },
-        spaced,
-      );
-      expect(res.headers.get('x-gateway-cache')).toBe('HIT');
+    expect(reordered.headers.get('x-gateway-cache')).toBe('HIT');
+    // The same JSON, laid out differently on the wire.
+    const spaced = await gw.request('/v1/chat/completions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...key.headers },
+      body: JSON.stringify(original, null, 4).replace(/:/g, ' :\n\t '),
     });
-    expect(['MISS', 'HIT']).toContain(reordered.headers.get('x-gateway-cache'));
+    expect(spaced.status).toBe(200);
+    expect(spaced.headers.get('x-gateway-cache')).toBe('HIT');
+    expect(await s.requests()).toHaveLength(1);
     for (const change of [
       { max_tokens: 5 },
       { top_p: 0.5 },
@@ -275,17 +278,25 @@ describe('streams and the cache', () => {
   });
 
   it('never caches errors or cut streams', async () => {
-    const { chat, s } = await setup([
+    const { chat, s, gw } = await setup([
       { status: 400 },
       { content: 'a b c d e f', closeAfterChunks: 2 },
       { content: 'fine' },
     ]);
     expect((await chat(deterministic)).status).toBe(400);
     await sseData(await chat({ ...deterministic, stream: true }));
-    await new Promise((r) => setTimeout(r, 100));
+    // The cut stream's log line is written once it ended, after the store decision.
+    const chats = () => gw.logs.filter((l) => l.path === '/v1/chat/completions');
+    await eventually(() => expect(chats()).toHaveLength(2));
+    expect(chats().map((l) => [l.status, l.cache, l.cache_write])).toEqual([
+      [400, 'MISS', undefined],
+      [200, 'MISS', undefined],
+    ]);
+    expect(chats()[1]!.stream_end).not.toBe('done');
     const third = await chat(deterministic);
     expect(third.headers.get('x-gateway-cache')).toBe('MISS');
     expect(await content(third)).toBe('fine');
+    expect(gw.logs.at(-1)!.cache_write).toBe('stored');
     expect(await s.requests()).toHaveLength(3);
   });
 });
@@ -298,8 +309,11 @@ describe('tiers, limits and purges', () => {
     await eventually(async () =>
       expect((await chat(deterministic, ttl)).headers.get('x-gateway-cache')).toBe('HIT'),
     );
-    await new Promise((r) => setTimeout(r, 2_100));
-    expect((await chat(deterministic, ttl)).headers.get('x-gateway-cache')).toBe('MISS');
+    await eventually(
+      async () =>
+        expect((await chat(deterministic, ttl)).headers.get('x-gateway-cache')).toBe('MISS'),
+      5_000,
+    );
     expect(await s.requests()).toHaveLength(2);
   });
 
@@ -321,11 +335,11 @@ describe('tiers, limits and purges', () => {
   });
 
   it('does not cache answers over the size limit', async () => {
-    const { chat, s } = await setup([{ content: 'x'.repeat(3_000) }], {
+    const { chat, s, gw } = await setup([{ content: 'x'.repeat(3_000) }], {
       cache: { maxEntryBytes: 1_000 },
     });
     await chat(deterministic);
-    await new Promise((r) => setTimeout(r, 100));
+    expect(gw.logs.at(-1)).toMatchObject({ cache: 'MISS', cache_write: 'too_large' });
     expect((await chat(deterministic)).headers.get('x-gateway-cache')).toBe('MISS');
     expect(await s.requests()).toHaveLength(2);
   });
@@ -371,7 +385,12 @@ describe('tiers, limits and purges', () => {
 
   it('keeps a zoned key out of the shared Redis tier unless the config maps its zone', async () => {
     const s = await scenario({});
-    const admin = gateway({ auth: { enabled: true }, providers: {}, models: {} });
+    const admin = gateway({
+      auth: { enabled: true },
+      regions: { 'eu-west': { zone: 'eu' } },
+      providers: {},
+      models: {},
+    });
     const t = tenant();
     const eu = await createKey(admin, { tenant: t, residency: 'eu' });
     const euGateway = (cache: object) =>

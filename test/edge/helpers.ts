@@ -13,7 +13,8 @@ export const UPSTREAM_KEY = 'sk-upstream-secret-0123456789';
 export const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
 export const FAULT_PROXY_URL = bindings.FAULT_PROXY_URL!;
 
-/** A Redis config whose connection a test can break: `set('hang' | 'refuse' | 'pass')`. */
+/** A Redis config whose connection a test can break: `set('hang' | 'refuse' | 'pass')`, or
+ * slow down: `set('slow', ms)` runs each command at once but answers `ms` later. */
 export async function breakableRedis(timeoutMs = 300) {
   const res = await fetch(`${FAULT_PROXY_URL}/__routes`, {
     method: 'POST',
@@ -22,10 +23,10 @@ export async function breakableRedis(timeoutMs = 300) {
   const { id, url } = (await res.json()) as { id: string; url: string };
   return {
     config: { url, token: REDIS.token, timeoutMs },
-    set: async (mode: 'pass' | 'hang' | 'refuse') => {
+    set: async (mode: 'pass' | 'hang' | 'refuse' | 'slow', delayMs?: number) => {
       await fetch(`${FAULT_PROXY_URL}/__routes/${id}`, {
         method: 'POST',
-        body: JSON.stringify({ mode }),
+        body: JSON.stringify({ mode, delayMs }),
       });
     },
   };
@@ -129,8 +130,14 @@ export function gateway(raw: Record<string, unknown>): TestGateway {
   );
   const logs: RequestLogRecord[] = [];
   const app = createApp({ config, log: (r) => logs.push(r), random: () => 0.5 });
-  const request = async (path: string, init?: RequestInit) =>
-    app.request(`http://gateway.test${path}`, init);
+  // Each test gateway is its own client address (Cloudflare sets cf-connecting-ip), so the
+  // per-address admin lockout of one test does not reach the others.
+  const address = `198.51.100.${Math.floor(Math.random() * 250) + 1}-${crypto.randomUUID()}`;
+  const request = async (path: string, init?: RequestInit) => {
+    const headers = new Headers(init?.headers);
+    if (!headers.has('cf-connecting-ip')) headers.set('cf-connecting-ip', address);
+    return app.request(`http://gateway.test${path}`, { ...init, headers });
+  };
   return {
     logs,
     request,
@@ -147,6 +154,22 @@ export function gateway(raw: Record<string, unknown>): TestGateway {
         body: JSON.stringify(body),
       }),
   };
+}
+
+/** A gateway with auth on over one scenario as provider `p`, serving model `m` (upstream
+ * `up`); `extra` adds or replaces top-level config. */
+export async function scenarioGateway(
+  steps: Parameters<typeof scenario> = [{}],
+  extra: Record<string, unknown> = {},
+) {
+  const s = await scenario(...steps);
+  const config = {
+    auth: { enabled: true },
+    providers: { p: openaiAt(s) },
+    models: { m: { targets: [{ provider: 'p', model: 'up' }] } },
+    ...extra,
+  };
+  return { s, config, gw: gateway(config) };
 }
 
 /** One model `m` served by the given providers, in order. */

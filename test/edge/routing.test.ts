@@ -68,7 +68,7 @@ function expected(home: Region, zone: string, down: Set<Region>): Region | 'all-
 
 const keys: Record<string, string> = {};
 beforeAll(async () => {
-  const admin = gateway({ auth: { enabled: true }, providers: {}, models: {} });
+  const admin = gateway({ auth: { enabled: true }, regions: REGIONS, providers: {}, models: {} });
   for (const zone of KEY_ZONES) keys[zone] = (await createKey(admin, { residency: zone })).key;
 });
 
@@ -171,7 +171,7 @@ describe('routing details', () => {
   });
 
   it('403 residency_blocked when the zone has no endpoint, and nothing is sent anywhere', async () => {
-    const admin = gateway({ auth: { enabled: true }, providers: {}, models: {} });
+    const admin = gateway({ auth: { enabled: true }, regions: REGIONS, providers: {}, models: {} });
     const apac = await createKey(admin, { residency: 'apac' });
     const s = await scenario({});
     const gw = gateway({
@@ -278,7 +278,7 @@ describe('target health', () => {
 
 describe('tenant residency defaults', () => {
   it("holds a key with residency 'tenant' to its tenant's zone", async () => {
-    const admin = gateway({ auth: { enabled: true }, providers: {}, models: {} });
+    const admin = gateway({ auth: { enabled: true }, regions: REGIONS, providers: {}, models: {} });
     const key = await createKey(admin, { tenant: 'eu-customer' });
     const record = (await (await admin.admin('GET', `/keys/${key.id}`)).json()) as {
       residency: string;

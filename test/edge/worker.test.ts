@@ -93,11 +93,47 @@ describe('the Worker (workers/gateway.ts) with the official openai client', () =
     expect(ids).toContain('text-embedding-3-small');
   });
 
-  it('reads cf from the request and answers /health', async () => {
-    const res = await worker.fetch(
-      new Request('http://gateway.local/health', { cf: { country: 'DE' } } as RequestInit),
-    );
+  it('answers /health', async () => {
+    const res = await fetchWorker('http://gateway.local/health');
     expect(res.status).toBe(200);
     expect(res.headers.get('x-request-id')).toBeTruthy();
+  });
+
+  it('reads cf from the request: the continent picks the home region in the log line', async () => {
+    const lines: string[] = [];
+    const original = console.log;
+    console.log = (line: string) => lines.push(line);
+    try {
+      for (const cf of [
+        { country: 'DE', continent: 'EU' },
+        { country: 'BR', continent: 'SA' },
+      ]) {
+        const res = await worker.fetch(
+          new Request('http://gateway.local/v1/chat/completions', {
+            method: 'POST',
+            headers: {
+              authorization: `Bearer ${client.apiKey}`,
+              'content-type': 'application/json',
+            },
+            body: JSON.stringify({
+              model: 'gpt-4o-mini',
+              messages: [{ role: 'user', content: 'Hi' }],
+            }),
+            cf,
+          } as RequestInit),
+        );
+        expect(res.status).toBe(200);
+      }
+    } finally {
+      console.log = original;
+    }
+    const routes = lines
+      .map((l) => JSON.parse(l) as { msg?: string; route?: { country: string; home: string } })
+      .filter((l) => l.msg === 'request' && l.route)
+      .map((l) => [l.route!.country, l.route!.home]);
+    expect(routes).toEqual([
+      ['DE', 'eu-west'],
+      ['BR', 'us-east'],
+    ]);
   });
 });

@@ -89,12 +89,12 @@ describe('drain on SIGTERM (child process)', () => {
     const res = await stream(url, 1_000); // ~20 s: far past the deadline
     const body = readAll(res);
     await new Promise((r) => setTimeout(r, 100));
-    const t0 = Date.now();
     const exited = once(child, 'exit');
     child.kill('SIGTERM');
     const [code] = await exited;
     expect(code).toBe(0);
-    expect(Date.now() - t0).toBeLessThan(3_000);
+    // Exited with a ~20 s stream unfinished: the deadline cut it (no [DONE], cut: 1).
+    expect(sim!.state().finished).toBe(0);
     const { text } = await body;
     expect(text).not.toContain('[DONE]');
     expect(output()).toMatch(/"event":"drain_finished","cut":1/);

@@ -159,6 +159,11 @@ describe('through the origin with the official openai client', () => {
     expect(res.headers.get('x-request-id')).toBe('req-abc');
     expect(res.headers.get('x-origin-pool')).toBe('vllm');
     expect(res.headers.get('server-timing')).toMatch(/^dispatch;dur=\d+\.\d+/);
+    // ...and the endpoint itself got both.
+    expect(sims.at(-1)!.state().lastTrace).toEqual({
+      requestId: 'req-abc',
+      traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+    });
   });
 
   it('sends each model to its pool: vLLM, TensorRT-LLM, TEI', async () => {
@@ -224,6 +229,44 @@ describe('through the origin with the official openai client', () => {
   });
 });
 
+describe('prefix affinity through the pool', () => {
+  it('sends requests sharing a prompt prefix to the endpoint that served it first', async () => {
+    const started = await startSims(4);
+    sims.push(...started);
+    // Ties rotate over the candidates, so without a recorded prefix (Pool.lease -> commit)
+    // the follow-ups would spread over the endpoints instead of following the first.
+    let turn = 0;
+    const rotating = () => [0.1, 0.35, 0.6, 0.85][turn++ % 4]!;
+    origin = await startTestOrigin(
+      {
+        pools: {
+          vllm: { kind: 'vllm', endpoints: started.map((s) => s.url), policy: 'scheduler' },
+        },
+        models: { [LLAMA]: 'vllm' },
+      },
+      { random: rotating },
+    );
+    const shared = 'You are a careful assistant. '.repeat(40); // ~1 200 chars: 18 blocks
+    const ask = async (question: string) => {
+      const res = await post(origin!, '/v1/chat/completions', {
+        model: LLAMA,
+        max_tokens: 2,
+        messages: [
+          { role: 'system', content: shared },
+          { role: 'user', content: question },
+        ],
+      });
+      expect(res.status).toBe(200);
+      await res.text();
+      return res.headers.get('x-origin-endpoint');
+    };
+    const first = await ask('first question');
+    const followUps = [];
+    for (let i = 0; i < 6; i++) followUps.push(await ask(`follow-up number ${i}`));
+    expect(followUps).toEqual(Array(6).fill(first));
+  });
+});
+
 describe('DNS discovery', () => {
   it('follows a headless Service as its A records change', async () => {
     const a = (await startSims(1, { host: '127.0.0.1' }))[0]!;
@@ -232,6 +275,7 @@ describe('DNS discovery', () => {
     const [b] = await startSims(1, { host: '127.0.0.2', port: a.port });
     sims.push(b!);
     let records: string[] | undefined = ['127.0.0.1'];
+    let failedResolutions = 0;
     origin = await startTestOrigin(
       {
         pools: {
@@ -245,7 +289,10 @@ describe('DNS discovery', () => {
       {
         resolve4: async (name) => {
           expect(name).toBe('vllm.models.svc.cluster.local');
-          if (!records) throw Object.assign(new Error('queryA ENOTFOUND'), { code: 'ENOTFOUND' });
+          if (!records) {
+            failedResolutions++;
+            throw Object.assign(new Error('queryA ENOTFOUND'), { code: 'ENOTFOUND' });
+          }
           return records;
         },
       },
@@ -260,7 +307,8 @@ describe('DNS discovery', () => {
     expect(res.headers.get('x-origin-endpoint')).toBe(`127.0.0.2:${a.port}`);
     // A failing resolution keeps the last known list.
     records = undefined;
-    await new Promise((r) => setTimeout(r, 150));
+    // Two failed rounds: the pool has seen the failure, and handled it, at least once.
+    await waitFor(() => failedResolutions >= 2);
     expect(pool.endpoints.map((e) => e.id)).toEqual([`127.0.0.2:${a.port}`]);
   });
 });

@@ -1,15 +1,17 @@
 /**
  * A tiny HTTP forward proxy for fault tests: each route, created on demand, forwards to a
- * target until switched to `hang` (accept, never answer) or `refuse` (reset the connection).
- * Routes are path-scoped (`/r/<id>/...`) so concurrent tests do not interfere.
+ * target until switched to `hang` (accept, never answer), `refuse` (reset the connection) or
+ * `slow` (forward at once, so the target does the work, but answer only `delayMs` later: a
+ * command that ran although its caller timed out). Routes are path-scoped (`/r/<id>/...`)
+ * so concurrent tests do not interfere.
  *
- *   POST /__routes {target}          -> {id, url}
- *   POST /__routes/<id> {mode}       -> mode: 'pass' | 'hang' | 'refuse'
+ *   POST /__routes {target}              -> {id, url}
+ *   POST /__routes/<id> {mode, delayMs?} -> mode: 'pass' | 'hang' | 'refuse' | 'slow'
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
-type Mode = 'pass' | 'hang' | 'refuse';
+type Mode = 'pass' | 'hang' | 'refuse' | 'slow';
 
 export interface FaultProxy {
   url: string;
@@ -17,7 +19,7 @@ export interface FaultProxy {
 }
 
 export async function startFaultProxy(): Promise<FaultProxy> {
-  const routes = new Map<string, { target: string; mode: Mode }>();
+  const routes = new Map<string, { target: string; mode: Mode; delayMs: number }>();
   const sockets = new Set<Socket>();
   let next = 0;
 
@@ -26,15 +28,20 @@ export async function startFaultProxy(): Promise<FaultProxy> {
     const url = new URL(req.url ?? '/', 'http://proxy');
     const control = url.pathname.match(/^\/__routes(?:\/([\w-]+))?$/);
     if (control && req.method === 'POST') {
-      const input = JSON.parse(body.toString() || '{}') as { target?: string; mode?: Mode };
+      const input = JSON.parse(body.toString() || '{}') as {
+        target?: string;
+        mode?: Mode;
+        delayMs?: number;
+      };
       if (!control[1]) {
         const id = `r${++next}`;
-        routes.set(id, { target: String(input.target), mode: 'pass' });
+        routes.set(id, { target: String(input.target), mode: 'pass', delayMs: 0 });
         return json(res, 201, { id, url: `${origin()}/r/${id}` });
       }
       const route = routes.get(control[1]);
       if (!route || !input.mode) return json(res, 404, { error: 'unknown route or no mode' });
       route.mode = input.mode;
+      route.delayMs = input.delayMs ?? 0;
       return json(res, 200, { id: control[1], mode: route.mode });
     }
     const match = url.pathname.match(/^\/r\/([\w-]+)(\/.*)?$/);
@@ -54,6 +61,7 @@ export async function startFaultProxy(): Promise<FaultProxy> {
         ...(req.method === 'GET' || req.method === 'HEAD' ? {} : { body }),
       });
       const payload = Buffer.from(await upstream.arrayBuffer());
+      if (route.mode === 'slow') await new Promise((r) => setTimeout(r, route.delayMs));
       // fetch already decoded the body: drop framing and encoding headers that no longer fit.
       const drop = new Set([
         'content-length',

@@ -25,6 +25,8 @@ export interface SimState extends ModelStats {
   disconnects: number;
   resets: number;
   injectedErrors: number;
+  /** The tracing headers of the last request served (x-request-id, traceparent), as sent. */
+  lastTrace: { requestId?: string; traceparent?: string };
 }
 
 export interface GpuSim {
@@ -250,10 +252,19 @@ export async function startGpuSim(input: SimOptions = {}): Promise<GpuSim> {
           '/v1/completions': (b, r, f) => generate(b, r, 'text', f),
         };
 
+  let lastTrace: SimState['lastTrace'] = {};
+
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://sim').pathname;
     const requestId = req.headers['x-request-id'];
     if (typeof requestId === 'string') res.setHeader('x-request-id', requestId);
+    if (path in routes) {
+      const { traceparent } = req.headers;
+      lastTrace = {
+        ...(typeof requestId === 'string' ? { requestId } : {}),
+        ...(typeof traceparent === 'string' ? { traceparent } : {}),
+      };
+    }
     const starting = clock() < o.slowStartMs;
     const loading = () => {
       res.setHeader(
@@ -351,7 +362,7 @@ export async function startGpuSim(input: SimOptions = {}): Promise<GpuSim> {
   return {
     url: `http://${host}:${port}`,
     port,
-    state: () => ({ kind: o.kind, model: o.model, ...model.stats(), ...counts }),
+    state: () => ({ kind: o.kind, model: o.model, ...model.stats(), ...counts, lastTrace }),
     async close() {
       closed = true;
       if (timer) clearTimeout(timer);
