@@ -44,6 +44,7 @@ describe('loadConfig', () => {
       failMode: 'open',
       defaultCompletionReserve: 1_024,
       failOpen: { requests: 10, usd: 1, windowMs: 60_000 },
+      keyDefaults: { requestsPerMinute: null, tokensPerMinute: null },
     });
     expect(config.prices).toEqual({});
     expect(config.admin).toEqual({ tokens: {}, failedAuthPerMinute: 10 });
