@@ -5,8 +5,9 @@ import { anthropicErrorBody, MESSAGES_PATH } from './anthropic/index.ts';
 import { KeyLookup, KeyStore } from './auth/index.ts';
 import { ResponseCache } from './cache/index.ts';
 import type { GatewayConfig } from './config/index.ts';
-import type { AppEnv, GatewayDeps } from './context.ts';
+import type { AppEnv, GatewayDeps, UsageDb } from './context.ts';
 import { errors, toGatewayError } from './errors.ts';
+import { EventBatcher, type EventQueue } from './events/index.ts';
 import {
   annotateRequestLog,
   consoleRequestLogger,
@@ -25,6 +26,10 @@ export interface AppOptions {
   log?: RequestLogger;
   /** Default Math.random. */
   random?: () => number;
+  /** The Cloudflare Queue producer binding usage events go to. Default none: no events. */
+  events?: EventQueue | undefined;
+  /** The usage store for the admin request log (a Hyperdrive binding). Default none. */
+  usageDb?: UsageDb | undefined;
 }
 
 export interface Gateway {
@@ -49,6 +54,11 @@ export function createGateway(options: AppOptions): Gateway {
     keys: keyStore ? new KeyLookup(keyStore, config.auth.keyCacheTtlMs) : undefined,
     health: new HealthBook(redis?.foreground, redis?.background, config.routing),
     cache: new ResponseCache(redis?.foreground, redis?.background, config.cache),
+    events:
+      options.events && config.events.enabled
+        ? new EventBatcher(options.events, config.events)
+        : undefined,
+    usageDb: options.usageDb,
   };
   const app = new Hono<AppEnv>();
 

@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../context.ts';
+import { emitUsageEvent } from '../events/index.ts';
 import type { Usage } from '../usage/index.ts';
 
 /**
@@ -86,5 +87,8 @@ export function deferRequestLog(c: Context<AppEnv>): (fields: Partial<RequestLog
 }
 
 function writeRequestLog(c: Context<AppEnv>, fields: Partial<RequestLogRecord>): void {
-  c.var.deps.log({ ...c.var.logRecord, ...fields, latency_ms: Date.now() - c.var.startedAt });
+  const record = { ...c.var.logRecord, ...fields, latency_ms: Date.now() - c.var.startedAt };
+  c.var.deps.log(record);
+  // Every ending passes here once: the request's usage event is built from the same record.
+  emitUsageEvent(c, record);
 }
