@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
+import { requestLogRoutes } from './admin/requests.ts';
 import { adminRoutes } from './admin/routes.ts';
 import { anthropicErrorBody, MESSAGES_PATH } from './anthropic/index.ts';
 import { KeyLookup, KeyStore } from './auth/index.ts';
@@ -72,6 +73,8 @@ export function createGateway(options: AppOptions): Gateway {
 
   app.route('/health', healthRoutes());
   app.route('/v1', v1Routes(config.defaults.maxBodyBytes));
+  // Before the rest of /admin: tenant-scoped admin tokens may use these routes only.
+  app.route('/admin', requestLogRoutes());
   app.route('/admin', adminRoutes());
 
   app.notFound((c) => {

@@ -33,6 +33,11 @@ const COLUMN: Record<string, string> = {
   region: 'region',
 };
 
+/** Fragments joined into one (postgres.js takes an array as a value list, not as SQL). */
+function joined(sql: Sql, fragments: Fragment[]): Fragment {
+  return fragments.reduce((all, f) => sql`${all} ${f}`, sql``);
+}
+
 function equalities(sql: Sql, filters: Partial<Record<string, string>>): Fragment[] {
   const out: Fragment[] = [];
   for (const [name, column] of Object.entries(COLUMN)) {
@@ -62,7 +67,7 @@ export async function listRequests(
   if (cursor) where.push(sql`AND (at, id) < (${new Date(cursor.at)}, ${cursor.id}::uuid)`);
   const rows = await sql<Record<string, unknown>[]>`
     SELECT * FROM usage_events
-    WHERE at >= ${filters.from} AND at < ${filters.to} ${where}
+    WHERE at >= ${filters.from} AND at < ${filters.to} ${joined(sql, where)}
     ORDER BY at DESC, id DESC
     LIMIT ${filters.limit + 1}`;
   const page = rows.slice(0, filters.limit).map(present);
@@ -125,7 +130,7 @@ export async function usageSeries(sql: Sql, query: SeriesQuery): Promise<SeriesP
       usage_hist_sum(latency_hist) AS latency_hist, usage_hist_sum(ttfb_hist) AS ttfb_hist
     FROM ${sql(table)}
     WHERE bucket >= ${from} AND bucket < ${query.to}
-      ${equalities(sql, query as unknown as Record<string, string>)}
+      ${joined(sql, equalities(sql, query as unknown as Record<string, string>))}
     GROUP BY bucket, grp
     ORDER BY bucket, grp`;
   return rows.map((r) => {

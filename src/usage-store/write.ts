@@ -102,6 +102,27 @@ export async function writeEvents(sql: Sql, events: readonly UsageEvent[]): Prom
   });
 }
 
+const ROLLUP_COLUMNS = [
+  'bucket',
+  'tenant',
+  'key_id',
+  'model',
+  'provider',
+  'region',
+  'requests',
+  'errors',
+  'input_tokens',
+  'output_tokens',
+  'cached_tokens',
+  'cache_write_tokens',
+  'reasoning_tokens',
+  'cost_nanos',
+  'latency_ms_sum',
+  'latency_hist',
+  'ttfb_count',
+  'ttfb_hist',
+] as const;
+
 async function upsertRollups(
   tx: TransactionSql,
   resolution: Resolution,
@@ -114,25 +135,19 @@ async function upsertRollups(
     latency_hist: `{${r.latency_hist.join(',')}}`,
     ttfb_hist: `{${r.ttfb_hist.join(',')}}`,
   }));
-  const sums = [
-    'requests',
-    'errors',
-    'input_tokens',
-    'output_tokens',
-    'cached_tokens',
-    'cache_write_tokens',
-    'reasoning_tokens',
-    'cost_nanos',
-    'latency_ms_sum',
-    'ttfb_count',
-  ];
-  const set = [
-    ...sums.map((c) => `${c} = r.${c} + excluded.${c}`),
-    'latency_hist = usage_hist_add(r.latency_hist, excluded.latency_hist)',
-    'ttfb_hist = usage_hist_add(r.ttfb_hist, excluded.ttfb_hist)',
-  ].join(', ');
   await tx`
-    INSERT INTO ${tx(table)} AS r ${tx(values)}
-    ON CONFLICT (bucket, tenant, key_id, model, provider, region)
-    DO UPDATE SET ${tx.unsafe(set)}`;
+    INSERT INTO ${tx(table)} AS r (${tx(ROLLUP_COLUMNS)}) VALUES ${tx(values.map((v) => ROLLUP_COLUMNS.map((c) => v[c])))}
+    ON CONFLICT (bucket, tenant, key_id, model, provider, region) DO UPDATE SET
+      requests = r.requests + excluded.requests,
+      errors = r.errors + excluded.errors,
+      input_tokens = r.input_tokens + excluded.input_tokens,
+      output_tokens = r.output_tokens + excluded.output_tokens,
+      cached_tokens = r.cached_tokens + excluded.cached_tokens,
+      cache_write_tokens = r.cache_write_tokens + excluded.cache_write_tokens,
+      reasoning_tokens = r.reasoning_tokens + excluded.reasoning_tokens,
+      cost_nanos = r.cost_nanos + excluded.cost_nanos,
+      latency_ms_sum = r.latency_ms_sum + excluded.latency_ms_sum,
+      latency_hist = usage_hist_add(r.latency_hist, excluded.latency_hist),
+      ttfb_count = r.ttfb_count + excluded.ttfb_count,
+      ttfb_hist = usage_hist_add(r.ttfb_hist, excluded.ttfb_hist)`;
 }

@@ -20,7 +20,7 @@ import { migrate } from './migrate.ts';
 export { migrate } from './migrate.ts';
 
 export interface LocalPostgres {
-  /** postgres://postgres@127.0.0.1:<port>/postgres */
+  /** postgres://postgres:postgres@127.0.0.1:<port>/postgres (trust auth) */
   url: string;
   port: number;
   backend: 'postgres' | 'pglite';
@@ -129,7 +129,8 @@ async function startServer(binDir: string, port: number): Promise<LocalPostgres>
     clearTimeout(timer);
     running.delete(proc);
   };
-  const url = `postgres://postgres@${HOST}:${port}/postgres`;
+  // Trust auth: the password is ignored, but Hyperdrive (wrangler dev) insists on one.
+  const url = `postgres://postgres:postgres@${HOST}:${port}/postgres`;
   try {
     await launch();
   } catch (err) {
@@ -165,7 +166,7 @@ async function startPglite(port: number): Promise<LocalPostgres> {
   };
   await launch();
   return {
-    url: `postgres://postgres@${HOST}:${port}/postgres`,
+    url: `postgres://postgres:postgres@${HOST}:${port}/postgres`,
     port,
     backend: 'pglite',
     pause: halt,
