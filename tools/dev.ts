@@ -3,6 +3,8 @@
  *
  * - Redis: a local Upstash (redis-server behind the Upstash REST bridge, or an embedded
  *   store when redis-server is not installed), unless UPSTASH_REDIS_REST_URL/TOKEN are set.
+ * - Usage store: a local PostgreSQL (tools/postgres: Debian's postgres, or embedded PGlite),
+ *   migrated, unless USAGE_DATABASE_URL is set; the usage-event consumer runs beside the gateway.
  * - A development API key is seeded and printed: GATEWAY_DEV_KEY, default
  *   sk-gw-localdevkey000000000000000000000. Admin token: ADMIN_TOKEN, default
  *   dev-admin-token-change-me.
@@ -17,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from '@upstash/redis/cloudflare';
 import { createKeySchema, KeyStore } from '../src/auth/index.ts';
 import { startFakeOpenAI } from './fakes/openai.ts';
+import { migrate, startLocalPostgres } from './postgres/index.ts';
 import { startLocalUpstash } from './upstash/index.ts';
 
 const DEFAULT_DEV_KEY = 'sk-gw-localdevkey000000000000000000000';
@@ -52,8 +55,24 @@ if (!redisUrl || !redisToken) {
 }
 vars.push(`UPSTASH_REDIS_REST_URL:${redisUrl}`, `UPSTASH_REDIS_REST_TOKEN:${redisToken}`);
 
+// --- usage store (issue #15): a local PostgreSQL (or USAGE_DATABASE_URL), migrated; the
+// usage-event consumer Worker runs in the same `wrangler dev` (shared queue), and Hyperdrive
+// of both Workers points at the database.
+let usageDbUrl = process.env.USAGE_DATABASE_URL;
+if (!usageDbUrl) {
+  const pg = await startLocalPostgres();
+  stops.push(() => pg.stop());
+  usageDbUrl = pg.url;
+  console.log(`dev: local PostgreSQL (${pg.backend}) at ${usageDbUrl}`);
+}
+const migrated = await migrate(usageDbUrl);
+console.log(`dev: usage store migrations: ${migrated.length ? migrated.join(', ') : 'up to date'}`);
+const usageConfigs = ['-c', 'wrangler.toml', '-c', 'workers/usage-consumer.wrangler.toml'];
+// --- end usage store
+
 const args = [
   'dev',
+  ...usageConfigs,
   '--ip',
   '127.0.0.1',
   '--port',
@@ -64,7 +83,12 @@ for (const v of vars) args.push('--var', v);
 const bin = join(dirname(fileURLToPath(import.meta.url)), '../node_modules/.bin/wrangler');
 const wrangler = spawn(bin, args, {
   stdio: 'inherit',
-  env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false' },
+  env: {
+    ...process.env,
+    CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+    WRANGLER_SEND_METRICS: 'false',
+    CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_USAGE_DB: usageDbUrl, // usage store (#15)
+  },
 });
 
 console.log(`dev: gateway on http://127.0.0.1:${port}`);

@@ -23,8 +23,8 @@ export const consumerConfigSchema = z.object({
   USAGE_HOURLY_RETENTION_DAYS: days(90),
   /** Days daily rollups are kept. Default 400. */
   USAGE_DAILY_RETENTION_DAYS: days(400),
-  /** First retry delay of a failed batch; doubled each attempt. Default 5 s. */
-  USAGE_RETRY_BASE_SECONDS: z.coerce.number().int().min(0).max(3_600).default(5),
+  /** First retry delay of a failed batch; doubled each attempt. Default 2 s. */
+  USAGE_RETRY_BASE_SECONDS: z.coerce.number().int().min(0).max(3_600).default(2),
   /** Cap on one retry delay. Default 300 s. */
   USAGE_RETRY_MAX_SECONDS: z.coerce.number().int().min(0).max(43_200).default(300),
   /** Deliveries of a message before it is given up: the queue's `max_retries` + 1, for the

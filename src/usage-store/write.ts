@@ -84,12 +84,12 @@ export async function writeEvents(sql: Sql, events: readonly UsageEvent[]): Prom
     sql,
     events.map((e) => e.at.slice(0, 10)),
   );
-  const rows = events.map((e) => ({
-    ...e,
-    route: e.route === null ? null : JSON.stringify(e.route),
-    failures: JSON.stringify(e.failures),
-  }));
   return sql.begin(async (tx) => {
+    const rows = events.map((e) => ({
+      ...e,
+      route: e.route === null ? null : tx.json(e.route as never),
+      failures: tx.json(e.failures),
+    }));
     const inserted = await tx<{ id: string }[]>`
       INSERT INTO usage_events ${tx(rows, ...EVENT_COLUMNS)}
       ON CONFLICT (at, id) DO NOTHING
