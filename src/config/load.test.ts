@@ -42,7 +42,14 @@ describe('loadConfig', () => {
     expect(config.auth).toEqual({ enabled: true, keyCacheTtlMs: 10_000 });
     expect(config.limits).toEqual({ failMode: 'open', defaultCompletionReserve: 1_024 });
     expect(config.prices).toEqual({});
-    expect(config.admin).toEqual({ tokens: {} });
+    expect(config.admin).toEqual({ tokens: {}, tenantTokens: {} });
+    expect(config.events).toEqual({
+      enabled: true,
+      batchSize: 100,
+      flushMs: 25,
+      sendAttempts: 3,
+      retryDelayMs: 100,
+    });
   });
 
   it('uses ${VAR:-default} when the variable is unset or empty', () => {
