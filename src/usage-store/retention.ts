@@ -45,7 +45,7 @@ export async function applyRetention(
     end.setUTCDate(end.getUTCDate() + 1);
     if (end.getTime() <= cutoff.getTime()) {
       await sql.unsafe(`DROP TABLE IF EXISTS ${name}`);
-      forgetPartition(name);
+      forgetPartition(sql, name);
       droppedPartitions.push(name);
     }
   }

@@ -37,12 +37,18 @@ const EVENT_COLUMNS = [
   'native',
 ] as const;
 
-/** Partitions known to exist, per isolate (a new day creates its partition once). */
+/** Partitions known to exist, per isolate and database (a new day creates its partition
+ * once). A wrong entry (the partition was dropped elsewhere) costs one retry in writeEvents. */
 const knownPartitions = new Set<string>();
 
+function partitionKey(sql: Sql, name: string): string {
+  const { host, port, database } = sql.options;
+  return JSON.stringify([host, port, database, name]);
+}
+
 /** After a partition is dropped: a late event of that day creates it again. */
-export function forgetPartition(name: string): void {
-  knownPartitions.delete(name);
+export function forgetPartition(sql: Sql, name: string): void {
+  knownPartitions.delete(partitionKey(sql, name));
 }
 
 /** `usage_events_p20261201` for the UTC day of `at`. */
@@ -54,7 +60,8 @@ export function partitionName(day: string): string {
 export async function ensurePartitions(sql: Sql, days: Iterable<string>): Promise<void> {
   for (const day of new Set(days)) {
     const name = partitionName(day);
-    if (knownPartitions.has(name)) continue;
+    const key = partitionKey(sql, name);
+    if (knownPartitions.has(key)) continue;
     if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new Error(`not a day: ${day}`);
     const next = new Date(`${day}T00:00:00Z`);
     next.setUTCDate(next.getUTCDate() + 1);
@@ -69,7 +76,7 @@ export async function ensurePartitions(sql: Sql, days: Iterable<string>): Promis
       // partition is there either way.
       if (!/already exists/.test(String((err as Error).message))) throw err;
     }
-    knownPartitions.add(name);
+    knownPartitions.add(key);
   }
 }
 
@@ -80,10 +87,19 @@ export async function ensurePartitions(sql: Sql, days: Iterable<string>): Promis
  */
 export async function writeEvents(sql: Sql, events: readonly UsageEvent[]): Promise<number> {
   if (events.length === 0) return 0;
-  await ensurePartitions(
-    sql,
-    events.map((e) => e.at.slice(0, 10)),
-  );
+  const days = events.map((e) => e.at.slice(0, 10));
+  await ensurePartitions(sql, days);
+  try {
+    return await insertBatch(sql, events);
+  } catch (err) {
+    if (!/no partition of relation/.test(String((err as Error).message))) throw err;
+    for (const day of days) forgetPartition(sql, partitionName(day));
+    await ensurePartitions(sql, days);
+    return insertBatch(sql, events);
+  }
+}
+
+function insertBatch(sql: Sql, events: readonly UsageEvent[]): Promise<number> {
   return sql.begin(async (tx) => {
     const rows = events.map((e) => ({
       ...e,
