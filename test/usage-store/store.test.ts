@@ -4,7 +4,7 @@
  * consumer, rollups equal to sums over the raw rows, retention.
  */
 import postgres, { type Sql } from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { UsageEvent } from '../../src/events/index.ts';
 import {
   type ConsumerMessage,
@@ -114,6 +114,48 @@ describe('writes', () => {
       [false, config.USAGE_RETRY_BASE_SECONDS],
       [false, config.USAGE_RETRY_BASE_SECONDS * 4],
     ]);
+  });
+
+  it('says so when events go to the dead-letter queue, writes dead letters, logs the lost', async () => {
+    const lines: string[] = [];
+    const spies = (['error', 'warn', 'log'] as const).map((level) =>
+      vi.spyOn(console, level).mockImplementation((line: unknown) => {
+        lines.push(String(line));
+      }),
+    );
+    try {
+      const broken = () =>
+        postgres('postgres://postgres:x@127.0.0.1:1/none', { connect_timeout: 2 });
+      const last = config.USAGE_MAX_DELIVERIES;
+      const dying = [new Message(makeEvent(), last), new Message(makeEvent(), 1)];
+      await consumeBatch('usage-events', dying, broken, config);
+      const toDlq = lines.map((l) => JSON.parse(l)).find((l) => /dead-letter queue/.test(l.msg));
+      expect(toDlq).toMatchObject({
+        given_up: 1,
+        event_ids: [(dying[0]!.body as { id: string }).id],
+      });
+
+      const dead = Array.from({ length: 3 }, () => new Message(makeEvent({ tenant: 'dlq' }), 1));
+      const outcome = await consumeBatch(
+        config.USAGE_DLQ_NAME,
+        dead,
+        () => connectUsageStore(pg.url),
+        config,
+      );
+      expect(outcome.written).toBe(3);
+      expect(await count(sql`WHERE tenant = 'dlq'`)).toBe(3);
+      expect(lines.some((l) => JSON.parse(l).dead_lettered === 3)).toBe(true);
+
+      const lost = [new Message(makeEvent(), last)];
+      await consumeBatch(config.USAGE_DLQ_NAME, lost, broken, config);
+      expect(
+        lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'usage events lost'),
+      ).toMatchObject({
+        given_up: 1,
+      });
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
   });
 
   it('an invalid body is acknowledged and counted, the valid ones written', async () => {
