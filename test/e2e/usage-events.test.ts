@@ -63,7 +63,14 @@ async function waitForRows(ids: string[], n = ids.length, timeoutMs = 120_000): 
   const until = Date.now() + timeoutMs;
   for (;;) {
     const got = await rows(sql`WHERE request_id IN ${sql(ids)}`);
-    if (got >= n || Date.now() > until) return got;
+    if (got >= n) return got;
+    if (Date.now() > until) {
+      // What the Workers said, to tell a lost event from a stuck consumer.
+      console.error(
+        `waited for ${n} rows, have ${got}; wrangler dev said:\n${dev.output().slice(-8000)}`,
+      );
+      return got;
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -320,9 +327,7 @@ describe('usage events through the queue into PostgreSQL', () => {
       const ids = Array.from({ length: 20 }, () => randomUUID());
       const statuses = await runAll(20, 4, (i) => mixedRequest(i * 10, ids[i]!));
       expect(statuses.every((s) => s === 200)).toBe(true);
-      const got = await waitForRows(ids, 20, 60_000);
-      if (got !== 20) console.log(dev.output().slice(-6000));
-      expect(got).toBe(20);
+      expect(await waitForRows(ids, 20, 60_000)).toBe(20);
       const [seq] = await sql<{ last_value: string }[]>`SELECT last_value FROM e2e_fail_seq`;
       expect(Number(seq!.last_value)).toBeGreaterThanOrEqual(3);
       expect(outputCount('injected failure')).toBeGreaterThanOrEqual(2);
