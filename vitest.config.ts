@@ -46,6 +46,7 @@ export default defineConfig({
             'test/origin/**/*.test.ts',
             'test/e2e/**/*.test.ts',
             'test/infra/**/*.test.ts',
+            'test/usage-store/**/*.test.ts',
           ],
           testTimeout: 30_000,
           hookTimeout: 60_000,

@@ -30,10 +30,10 @@ import {
   measureStreams,
   median,
   percentile,
-  runLoad,
   type StreamStats,
   type StreamTiming,
 } from './lib/load.ts';
+import { measureRun } from './lib/measure.ts';
 import {
   type Backends,
   killAllNow,
@@ -297,26 +297,8 @@ async function main(): Promise<void> {
 }
 
 /** Warm-up, then one measured run; CPU per request from the target's processes around it. */
-async function measure(target: Target, mode: Mode): Promise<Run> {
-  const load = { connections: SETTINGS.connections, seconds: SETTINGS.warmupSeconds };
-  await runLoad(target.url, mode, load);
-  const before = target.cpuMs?.() ?? null;
-  const result = await runLoad(target.url, mode, { ...load, seconds: SETTINGS.seconds });
-  const after = target.cpuMs?.() ?? null;
-  if (result.failed > 0)
-    throw new Error(
-      `${target.name} ${mode}: ${result.failed} failed requests (${result.firstError ?? 'errors or timeouts'})`,
-    );
-  const perRequest = (key: keyof CpuMs) => (after![key] - before![key]) / result.ok;
-  const cpu =
-    before && after
-      ? {
-          worker: perRequest('worker'),
-          devProxy: perRequest('devProxy'),
-          wrangler: perRequest('wrangler'),
-        }
-      : null;
-  return { ...result, cpu };
+function measure(target: Target, mode: Mode): Promise<Run> {
+  return measureRun(target, mode, SETTINGS);
 }
 
 function summarise(runs: Run[]): Summary {

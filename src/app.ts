@@ -1,13 +1,15 @@
 import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
+import { requestLogRoutes } from './admin/requests.ts';
 import { adminRoutes } from './admin/routes.ts';
 import { anthropicErrorBody, MESSAGES_PATH } from './anthropic/index.ts';
 import { KeyLookup, KeyStore } from './auth/index.ts';
 import { ResponseCache } from './cache/index.ts';
 import type { GatewayConfig } from './config/index.ts';
-import type { AppEnv, GatewayDeps } from './context.ts';
+import type { AppEnv, GatewayDeps, UsageDb } from './context.ts';
 import { browserAccess } from './cors/index.ts';
 import { errors, toGatewayError } from './errors.ts';
+import { EventBatcher, type EventQueue } from './events/index.ts';
 import {
   annotateRequestLog,
   consoleRequestLogger,
@@ -26,6 +28,10 @@ export interface AppOptions {
   log?: RequestLogger;
   /** Default Math.random. */
   random?: () => number;
+  /** The Cloudflare Queue producer binding usage events go to. Default none: no events. */
+  events?: EventQueue | undefined;
+  /** The usage store for the admin request log (a Hyperdrive binding). Default none. */
+  usageDb?: UsageDb | undefined;
 }
 
 export interface Gateway {
@@ -50,6 +56,11 @@ export function createGateway(options: AppOptions): Gateway {
     keys: keyStore ? new KeyLookup(keyStore, config.auth.keyCacheTtlMs) : undefined,
     health: new HealthBook(redis?.foreground, redis?.background, config.routing),
     cache: new ResponseCache(redis?.foreground, redis?.background, config.cache),
+    events:
+      options.events && config.events.enabled
+        ? new EventBatcher(options.events, config.events)
+        : undefined,
+    usageDb: options.usageDb,
   };
   const app = new Hono<AppEnv>();
 
@@ -65,6 +76,8 @@ export function createGateway(options: AppOptions): Gateway {
   // Before the routes: a preflight carries no key, and answers need the caller's origins.
   app.use('/v1/*', browserAccess());
   app.route('/v1', v1Routes(config.defaults.maxBodyBytes));
+  // Before the rest of /admin: tenant-scoped admin tokens may use these routes only.
+  app.route('/admin', requestLogRoutes());
   app.route('/admin', adminRoutes());
 
   app.notFound((c) => {

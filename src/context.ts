@@ -5,6 +5,7 @@ import type { KeyLookup } from './auth/lookup.ts';
 import type { KeyStore } from './auth/store.ts';
 import type { ResponseCache } from './cache/store.ts';
 import type { GatewayConfig } from './config/index.ts';
+import type { EventBatcher } from './events/index.ts';
 import type { RequestLogger, RequestLogRecord } from './observability/index.ts';
 import type { Provider } from './providers/index.ts';
 import type { HealthBook } from './routing/index.ts';
@@ -26,6 +27,15 @@ export interface GatewayDeps {
   health: HealthBook;
   cache: ResponseCache;
   keys: KeyLookup | undefined;
+  /** Usage events to the queue; absent when no queue is bound or `events.enabled` is off. */
+  events: EventBatcher | undefined;
+  /** The usage store (PostgreSQL through Hyperdrive) the admin request log reads. */
+  usageDb: UsageDb | undefined;
+}
+
+/** A Hyperdrive binding, or anything else with a PostgreSQL connection string. */
+export interface UsageDb {
+  connectionString: string;
 }
 
 export type AppEnv = {

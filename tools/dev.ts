@@ -2,6 +2,7 @@
  * `npm run dev`: the whole system on this machine, no cloud account, no Docker.
  *
  * Starts a local Upstash (redis-server behind the REST bridge, or an embedded store), the
+ * usage store (PostgreSQL, and the usage-event consumer beside the edge), the
  * cloud provider fakes (OpenAI, Azure OpenAI EU, Anthropic, Gemini, Bedrock US and EU; a real
  * service wherever its key is set), three regional origins each over its own simulated vLLM,
  * TensorRT-LLM and TEI pools, seeds the development key and three example keys, and runs the
@@ -11,7 +12,8 @@
  * Environment: PORT (8787), GATEWAY_DEV_KEY, ADMIN_TOKEN, ORIGIN_SIGNING_KEY, the providers'
  * keys (OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, AZURE_OPENAI_EU_ENDPOINT +
  * AZURE_OPENAI_EU_API_KEY, AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY), UPSTASH_REDIS_REST_URL +
- * UPSTASH_REDIS_REST_TOKEN (a real Upstash: nothing is seeded), DEV_STACK_FILE (where the
+ * UPSTASH_REDIS_REST_TOKEN (a real Upstash: nothing is seeded), USAGE_DATABASE_URL (the usage
+ * store; default a throwaway local PostgreSQL, migrated), DEV_STACK_FILE (where the
  * JSON description of the running stack goes; default .wrangler/dev-stack.json),
  * DEV_PROBE_INTERVAL_MS (the health probe the cron runs in production; default 15 000; 0: none).
  * Commands on standard input: status, stop NAME, start NAME, help. Ctrl-C stops everything.
@@ -74,7 +76,10 @@ try {
   const vars: Record<string, string> = { ...info.vars, ADMIN_TOKEN: adminToken };
   const args = [
     ...[process.execPath, join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'dev'],
-    ...['-c', join(ROOT, 'wrangler.dev.toml'), '--ip', '127.0.0.1', '--port', String(port)],
+    // The gateway and, in the same wrangler dev (one local queue), the usage-event consumer.
+    ...['-c', join(ROOT, 'wrangler.dev.toml')],
+    ...['-c', join(ROOT, 'workers/usage-consumer.wrangler.toml')],
+    ...['--ip', '127.0.0.1', '--port', String(port)],
     ...['--inspector-port', String(await freePort()), '--persist-to', persistDir],
     '--show-interactive-dev-session=false',
     '--test-scheduled',
@@ -83,7 +88,11 @@ try {
   await children.start({
     name: 'edge',
     command: args,
-    env: { CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false' },
+    env: {
+      CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+      WRANGLER_SEND_METRICS: 'false',
+      CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_USAGE_DB: info.usageDb.url,
+    },
     ready: () => answers(`${edgeUrl}/health/live`),
     inherit: true,
   });
@@ -126,6 +135,7 @@ function stateOf() {
     adminToken,
     keys: keys?.map(({ label, key }) => ({ label, key })) ?? [],
     upstash: { url: info.upstash.url, backend: info.upstash.backend },
+    usageDb: info.usageDb,
     fakes: info.fakes,
     origins: info.origins.map((o) => ({ ...o, pid: pid(o.name) })),
     sims: info.sims.map((s) => ({ ...s, pid: pid(s.name) })),

@@ -8,10 +8,19 @@
 import { env } from 'cloudflare:workers';
 import { createGateway } from '../src/app.ts';
 import { loadConfig } from '../src/config/index.ts';
+import type { EventQueue } from '../src/events/index.ts';
 
 export function gatewayWorker(rawConfig: unknown): ExportedHandler {
+  const bindings = env as unknown as Record<string, unknown> & {
+    USAGE_EVENTS?: EventQueue;
+    USAGE_DB?: Hyperdrive;
+  };
   const gateway = createGateway({
-    config: loadConfig(rawConfig, env as unknown as Record<string, unknown>),
+    config: loadConfig(rawConfig, bindings),
+    // Usage events go to the queue ([[queues.producers]]); the admin request log reads
+    // PostgreSQL through Hyperdrive ([[hyperdrive]]).
+    events: bindings.USAGE_EVENTS,
+    usageDb: bindings.USAGE_DB,
   });
   return {
     fetch: (request, env, ctx) => gateway.app.fetch(request, env, ctx),

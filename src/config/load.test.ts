@@ -47,7 +47,14 @@ describe('loadConfig', () => {
       keyDefaults: { requestsPerMinute: null, tokensPerMinute: null },
     });
     expect(config.prices).toEqual({});
-    expect(config.admin).toEqual({ tokens: {}, failedAuthPerMinute: 10 });
+    expect(config.admin).toEqual({ tokens: {}, failedAuthPerMinute: 10, tenantTokens: {} });
+    expect(config.events).toEqual({
+      enabled: true,
+      batchSize: 100,
+      flushMs: 25,
+      sendAttempts: 3,
+      retryDelayMs: 100,
+    });
   });
 
   it('uses ${VAR:-default} when the variable is unset or empty', () => {

@@ -335,6 +335,21 @@ export const responsesSchema = z.object({
   redisZones: z.array(z.string().min(1)).default([]),
 });
 
+export const eventsSchema = z.object({
+  /** Send one usage event per /v1 request to the queue bound as USAGE_EVENTS (when one is
+   * bound). "true"/"false" strings are accepted: "\${GATEWAY_EVENTS_ENABLED:-true}".
+   * Default true. */
+  enabled: z.union([z.boolean(), z.stringbool()]).default(true),
+  /** Events per sendBatch call; Queues takes at most 100 (and 256 KB). Default 100. */
+  batchSize: z.number().int().min(1).max(100).default(100),
+  /** How long an event waits in the isolate for others to share its sendBatch. Default 25 ms. */
+  flushMs: z.number().int().min(0).max(5_000).default(25),
+  /** Tries of one sendBatch before its events are given up (counted, logged). Default 3. */
+  sendAttempts: z.number().int().min(1).max(10).default(3),
+  /** Wait before the second try of a sendBatch, doubled each time. Default 100 ms. */
+  retryDelayMs: z.number().int().min(0).default(100),
+});
+
 export const configSchema = z
   .object({
     providers: z.record(id, providerSchema),
@@ -361,6 +376,8 @@ export const configSchema = z
     auth: authSchema.prefault({}),
     cache: cacheSchema.prefault({}),
     limits: limitsSchema.prefault({}),
+    /** Usage events (src/events) to the queue the usage store's consumer reads. */
+    events: eventsSchema.prefault({}),
     /** Prices by upstream model name, or `provider/model` for a provider-specific price.
      * A model with no price costs 0 (and the log line says `cost_unknown`). Default none. */
     prices: z.record(z.string().min(1), priceSchema).default({}),
@@ -373,6 +390,18 @@ export const configSchema = z
          * minute, counted in Redis across isolates; past it every admin request from that
          * address gets 429 with `retry-after`, right token or not. Default 10. */
         failedAuthPerMinute: z.number().int().positive().default(10),
+        /** Admin tokens limited to one tenant, by name: they read only that tenant's rows of
+         * the request log and usage (`/admin/requests`, `/admin/usage`) and nothing else of
+         * the admin API. Default none. */
+        tenantTokens: z
+          .record(
+            id,
+            z.object({
+              token: z.string().min(16, 'use at least 16 characters'),
+              tenant: z.string().min(1),
+            }),
+          )
+          .default({}),
       })
       .prefault({}),
     defaults: z
@@ -444,4 +473,5 @@ export type RetryPolicy = z.output<typeof retrySchema>;
 export type Price = z.output<typeof priceSchema>;
 export type RegionConfig = z.output<typeof regionSchema>;
 export type CacheConfig = z.output<typeof cacheSchema>;
+export type EventsConfig = z.output<typeof eventsSchema>;
 export type RoutingConfig = z.output<typeof routingSchema>;

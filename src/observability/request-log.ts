@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../context.ts';
+import { emitUsageEvent } from '../events/index.ts';
 import type { Usage } from '../usage/index.ts';
 import { clip } from './redact.ts';
 
@@ -95,7 +96,10 @@ export function deferRequestLog(c: Context<AppEnv>): (fields: Partial<RequestLog
 
 function writeRequestLog(c: Context<AppEnv>, fields: Partial<RequestLogRecord>): void {
   const record = { ...c.var.logRecord, ...fields, latency_ms: Date.now() - c.var.startedAt };
-  c.var.deps.log(clipStrings(record) as RequestLogRecord);
+  const clipped = clipStrings(record) as RequestLogRecord;
+  c.var.deps.log(clipped);
+  // Every ending passes here once: the request's usage event is built from the same record.
+  emitUsageEvent(c, clipped);
 }
 
 /** Every string in the record cut to a sane length: several fields carry client values (the

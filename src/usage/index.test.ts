@@ -18,6 +18,15 @@ describe('usageFromOpenAI', () => {
       source: 'upstream',
     });
   });
+  it('reads reasoning tokens from completion_tokens_details', () => {
+    expect(
+      usageFromOpenAI({
+        prompt_tokens: 10,
+        completion_tokens: 50,
+        completion_tokens_details: { reasoning_tokens: 32 },
+      }),
+    ).toMatchObject({ completion_tokens: 50, reasoning_tokens: 32 });
+  });
   it('handles embeddings usage (no completion tokens) and rejects non-usage', () => {
     expect(usageFromOpenAI({ prompt_tokens: 3, total_tokens: 3 })).toMatchObject({
       prompt_tokens: 3,

@@ -14,6 +14,8 @@ export interface Usage {
   cache_write_tokens?: number;
   /** Of those, the ones written with a 1-hour lifetime (Anthropic), billed apart again. */
   cache_write_1h_tokens?: number;
+  /** Of the completion tokens, the ones spent reasoning, when the upstream says so. */
+  reasoning_tokens?: number;
   source: 'upstream' | 'estimated';
 }
 
@@ -30,6 +32,11 @@ export function usageFromOpenAI(value: unknown): Usage | undefined {
   // OpenAI's prompt_tokens_details, written by the Anthropic and Bedrock mappers.
   const written = count(details?.cache_creation_tokens);
   const written1h = count(details?.cache_creation_1h_tokens);
+  const completionDetails = u.completion_tokens_details as
+    | Record<string, unknown>
+    | null
+    | undefined;
+  const reasoning = count(completionDetails?.reasoning_tokens);
   return {
     prompt_tokens: u.prompt_tokens,
     completion_tokens: completion,
@@ -38,6 +45,7 @@ export function usageFromOpenAI(value: unknown): Usage | undefined {
     ...(cached !== undefined ? { cached_tokens: cached } : {}),
     ...(written !== undefined ? { cache_write_tokens: written } : {}),
     ...(written1h !== undefined ? { cache_write_1h_tokens: written1h } : {}),
+    ...(reasoning !== undefined ? { reasoning_tokens: reasoning } : {}),
     source: 'upstream',
   };
 }

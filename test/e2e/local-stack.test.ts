@@ -19,6 +19,7 @@ import { metricValue, waitFor } from '../origin/helpers.ts';
 
 interface StackState {
   edge: { url: string; pid: number };
+  usageDb: { url: string; backend: string };
   keys: { label: string; key: string }[];
   fakes: { provider: string; url: string | null }[];
   origins: { region: string; name: string; url: string; pid: number }[];
@@ -430,12 +431,30 @@ describe('npm run dev: the whole system', () => {
     expect(realtime(openaiAfter) - realtime(openaiBefore)).toBe(0);
   });
 
+  it('writes each request to the request log (queue -> consumer -> PostgreSQL)', async () => {
+    const admin = { authorization: 'Bearer dev-admin-token-change-me' };
+    const { response } = await openai(key('development'))
+      .chat.completions.create({
+        model: 'llama-3.1-8b-instruct',
+        messages: [{ role: 'user', content: 'log me' }],
+      })
+      .withResponse();
+    const requestId = response.headers.get('x-request-id')!;
+    await waitFor(async () => {
+      const res = await fetch(`${edge}/admin/requests/${requestId}`, { headers: admin });
+      if (res.status !== 200) return false;
+      const event = (await res.json()) as Record<string, unknown>;
+      return event.provider === 'origin-us-east' && event.status === 200;
+    }, 30_000);
+  });
+
   it('stops every process and frees every port on Ctrl-C', async () => {
     const ports = [
       edge,
       ...state.origins.map((o) => o.url),
       ...state.sims.map((s) => s.url),
       ...state.fakes.map((f) => f.url!),
+      state.usageDb.url,
     ].map((u) => Number(new URL(u).port));
     const exited = new Promise((r) => dev.once('exit', r));
     process.kill(-dev.pid!, 'SIGINT'); // what a terminal sends to the foreground group

@@ -254,7 +254,9 @@ export function readWranglerToml(text: string): Record<string, WranglerEnv> {
   for (const raw of text.split('\n')) {
     const line = raw.replace(/\s+#.*$/, '').trim();
     if (line === '' || line.startsWith('#')) continue;
-    const header = /^\[([\w.-]+)\]$/.exec(line);
+    // [table] and [[array.of.tables]] (queue producers, hyperdrive bindings): their keys are
+    // not vars.
+    const header = /^\[\[?([\w.-]+)\]\]?$/.exec(line);
     if (header) {
       const parts = (header[1] as string).split('.');
       if (parts[0] === 'env' && parts[1]) {

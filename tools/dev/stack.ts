@@ -9,6 +9,7 @@ import { startFakeAnthropic } from '../fakes/anthropic.ts';
 import { startFakeBedrock } from '../fakes/bedrock.ts';
 import { startFakeGemini } from '../fakes/gemini.ts';
 import { startFakeOpenAI } from '../fakes/openai.ts';
+import { migrate, startLocalPostgres } from '../postgres/index.ts';
 import { startLocalUpstash } from '../upstash/index.ts';
 import { answers, type Children } from './children.ts';
 import { freePort } from './ports.ts';
@@ -25,6 +26,8 @@ const START_FAKE: Record<FakeKind, () => Promise<{ url: string; close(): Promise
 
 export interface StackInfo {
   upstash: { url: string; token: string; backend: string; local: boolean };
+  /** The usage store (request log, analytics), migrated. */
+  usageDb: { url: string; backend: string };
   /** `url` null: the real service (its key was given). */
   fakes: { provider: string; where: string; url: string | null }[];
   origins: { region: RegionName; name: string; url: string }[];
@@ -52,6 +55,7 @@ export async function startStack(opts: {
     const upstash = await localUpstash(env, closers);
     vars.UPSTASH_REDIS_REST_URL = upstash.url;
     vars.UPSTASH_REDIS_REST_TOKEN = upstash.token;
+    const usageDb = await localUsageDb(env, closers);
 
     const fakes = await Promise.all(
       FAKES.map(async (spec) => {
@@ -123,7 +127,7 @@ export async function startStack(opts: {
     origins.sort((a, b) => REGIONS.indexOf(a.region) - REGIONS.indexOf(b.region));
     say(`dev: ${sims.length} GPU simulators and ${origins.length} regional origins are up`);
     return {
-      info: { upstash, fakes, origins, sims, vars },
+      info: { upstash, usageDb, fakes, origins, sims, vars },
       stop: async () => {
         for (const close of closers.reverse()) await close().catch(() => undefined);
       },
@@ -149,6 +153,23 @@ async function localUpstash(
   const upstash = await startLocalUpstash();
   closers.push(() => upstash.stop());
   return { url: upstash.url, token: upstash.token, backend: upstash.backend, local: true };
+}
+
+/** USAGE_DATABASE_URL, or a throwaway local PostgreSQL (Debian's, else PGlite); migrated. */
+async function localUsageDb(
+  env: NodeJS.ProcessEnv,
+  closers: (() => Promise<void>)[],
+): Promise<StackInfo['usageDb']> {
+  let usageDb = env.USAGE_DATABASE_URL
+    ? { url: env.USAGE_DATABASE_URL, backend: 'given' }
+    : undefined;
+  if (!usageDb) {
+    const pg = await startLocalPostgres();
+    closers.push(() => pg.stop());
+    usageDb = { url: pg.url, backend: pg.backend };
+  }
+  await migrate(usageDb.url);
+  return usageDb;
 }
 
 /** One region's origin over its simulators (`endpoints[i]` serves `POOLS[i]`). Scrapes and

@@ -25,6 +25,7 @@ export function summaryLines(opts: {
     '━━ edge LLM gateway: local run ━━',
     `edge         ${edgeUrl}   (wrangler dev, workers/gateway.dev.config.json)`,
     `redis        ${info.upstash.url}   (${info.upstash.backend})`,
+    `postgres     ${info.usageDb.url.replace(/\/\/[^@]*@/, '//')}   (${info.usageDb.backend}: request log and usage, /admin/requests)`,
     ...info.origins.map((o) => {
       const sims = info.sims.filter((s) => s.region === o.region);
       return `${o.name.padEnd(16)} ${o.url}   pools: ${sims.map((s) => `${s.name} ${s.url.replace('http://127.0.0.1', '')}`).join(', ')}`;

@@ -74,7 +74,7 @@ module "edge" {
   # One Worker per wrangler environment: the top level (wrangler deploy) and [env.eu]
   # (wrangler deploy --env eu). Names, vars and crons as in wrangler.toml.
   compatibility_date  = "2026-11-01"
-  compatibility_flags = ["enable_request_signal"]
+  compatibility_flags = ["enable_request_signal", "nodejs_compat"]
   workers = {
     global = {
       script_name = "edge-llm-gateway"

@@ -49,7 +49,7 @@ variable "compatibility_date" {
 variable "compatibility_flags" {
   description = "Workers compatibility flags; keep them equal to wrangler.toml's."
   type        = list(string)
-  default     = ["enable_request_signal"]
+  default     = ["enable_request_signal", "nodejs_compat"]
 }
 
 variable "openai_api_key" {
