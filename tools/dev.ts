@@ -109,9 +109,10 @@ try {
     probeTimer = setInterval(probe, probeEveryMs);
   }
 
+  for (const line of summaryLines({ edgeUrl, info, keys, adminToken, stateFile })) say(line);
+  // Last: its existence says the stack is up and the summary printed.
   mkdirSync(dirname(stateFile), { recursive: true });
   writeFileSync(stateFile, JSON.stringify(stateOf(), null, 2));
-  for (const line of summaryLines({ edgeUrl, info, keys, adminToken, stateFile })) say(line);
   listenForCommands();
 } catch (err) {
   console.error(`dev: ${err instanceof Error ? err.message : String(err)}`);

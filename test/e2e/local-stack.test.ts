@@ -58,7 +58,7 @@ beforeAll(async () => {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const keep = (d: Buffer) => {
-    output = (output + d).slice(-20_000);
+    output = (output + d).slice(-200_000);
   };
   dev.stdout!.on('data', keep);
   dev.stderr!.on('data', keep);
