@@ -79,6 +79,7 @@ export async function startWorkerd(opts: {
   bundle: Bundle;
   vars: Record<string, string>;
   readyPath: string;
+  inspectorPort?: number; // serve the inspector protocol there (bench/profile.ts)
 }): Promise<ManagedServer> {
   if (!WORKERD)
     throw new Error('no workerd binary under node_modules/@cloudflare/workerd-linux-64');
@@ -86,6 +87,7 @@ export async function startWorkerd(opts: {
   const config = join(opts.bundle.dir, `${opts.name}.capnp`); // `embed` is relative to it
   writeFileSync(config, capnpConfig(opts.bundle, port, opts.vars));
   const args = ['serve', config, '--experimental'];
+  if (opts.inspectorPort) args.push(`--inspector-addr=127.0.0.1:${opts.inspectorPort}`);
   const spawnIt = (): ChildProcess =>
     spawn(WORKERD!, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   return startManaged({

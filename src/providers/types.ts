@@ -79,6 +79,9 @@ export interface Provider {
   /** Upstream response body -> OpenAI response body. */
   mapResponse(body: unknown): unknown;
   extractUsage(body: unknown): Usage | undefined;
+  /** Its stream events are OpenAI chunks as they are (`streamMapper` is the identity): the
+   * relay forwards its bytes unchanged (src/proxy/stream-relay.ts, `relayFrames`). */
+  readonly relaysOpenAIStream?: boolean;
   /** A fresh, per-stream mapper from one upstream SSE event to OpenAI chunk `data` strings. */
   streamMapper(): (event: EventSourceMessage) => string[];
   /** A non-2xx upstream answer -> OpenAI-shaped error. Default: the body is read as OpenAI's. */

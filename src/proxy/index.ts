@@ -21,7 +21,7 @@ import { type AttemptFailure, attemptUpstream } from './attempt.ts';
 import { DispatchError, dispatch } from './dispatch.ts';
 import { answerFromCache } from './from-cache.ts';
 import { type NativeExchange, nativeFor } from './native.ts';
-import { relayStream } from './stream-relay.ts';
+import { relayFrames, relayStream, type StreamEnd } from './stream-relay.ts';
 
 export interface ProxyRequest {
   endpoint: Endpoint;
@@ -128,39 +128,44 @@ export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<
   const finishLog = deferRequestLog(c);
   const record: string[] | undefined = cached.status === 'MISS' ? [] : undefined;
   const nativeRecord: StoredEvent[] | undefined = asIs && record ? [] : undefined;
-  const readable = relayStream(value, {
-    mapEvent: provider.streamMapper(),
-    clientWantsUsage,
-    idleMs: provider.timeouts.idleMs,
-    record,
-    ...(asIs
-      ? {
-          passthrough: {
-            errorEvent: asIs.errorEvent,
-            ...(nativeRecord ? { record: nativeRecord } : {}),
-          },
-        }
-      : {}),
-    onEnd: (end) => {
-      if (cached.status === 'MISS' && record && end.reason === 'done') {
-        const assembled = assembleFromChunks(record);
-        const stored =
-          asIs && nativeRecord ? { native: { format: asIs.format, events: nativeRecord } } : {};
-        if (assembled) cached.store({ body: assembled, chunks: record, served, ...stored });
-      }
-      const usage = end.usage ?? estimatedUsage(promptEstimate(), end.completionText);
-      const settlement = { usage, provider: provider.id, upstreamModel: target.model };
-      admission.settle(settlement);
-      finishLog({
-        cost_usd: admission.cost(settlement) / 1e9,
-        status: 200,
-        usage,
-        ttfb_ms: ttfb,
-        stream_end: end.reason,
-        ...(end.reason === 'done' ? {} : { error_code: end.reason }),
-      });
-    },
-  });
+  const onEnd = (end: StreamEnd) => {
+    if (cached.status === 'MISS' && record && end.reason === 'done') {
+      const assembled = assembleFromChunks(record);
+      const stored =
+        asIs && nativeRecord ? { native: { format: asIs.format, events: nativeRecord } } : {};
+      if (assembled) cached.store({ body: assembled, chunks: record, served, ...stored });
+    }
+    const usage = end.usage ?? estimatedUsage(promptEstimate(), end.completionText);
+    const settlement = { usage, provider: provider.id, upstreamModel: target.model };
+    admission.settle(settlement);
+    finishLog({
+      cost_usd: admission.cost(settlement) / 1e9,
+      status: 200,
+      usage,
+      ttfb_ms: ttfb,
+      stream_end: end.reason,
+      ...(end.reason === 'done' ? {} : { error_code: end.reason }),
+    });
+  };
+  const idleMs = provider.timeouts.idleMs;
+  const readable =
+    value.kind === 'frames'
+      ? relayFrames(value, { clientWantsUsage, idleMs, record, onEnd })
+      : relayStream(value, {
+          mapEvent: provider.streamMapper(),
+          clientWantsUsage,
+          idleMs,
+          record,
+          ...(asIs
+            ? {
+                passthrough: {
+                  errorEvent: asIs.errorEvent,
+                  ...(nativeRecord ? { record: nativeRecord } : {}),
+                },
+              }
+            : {}),
+          onEnd,
+        });
   return c.body(native && !asIs ? native.fromOpenAI.stream(readable) : readable, 200, SSE_HEADERS);
 }
 
