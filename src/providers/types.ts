@@ -79,9 +79,10 @@ export interface Provider {
   /** Upstream response body -> OpenAI response body. */
   mapResponse(body: unknown): unknown;
   extractUsage(body: unknown): Usage | undefined;
-  /** Its stream events are OpenAI chunks as they are (`streamMapper` is the identity): the
-   * relay forwards its bytes unchanged (src/proxy/stream-relay.ts, `relayFrames`). */
-  readonly relaysOpenAIStream?: boolean;
+  /** Its answers and stream events are OpenAI's as they are (`mapResponse` and `streamMapper`
+   * are the identity): JSON answers go back as the upstream wrote them, streams are relayed
+   * byte for byte (src/proxy/stream-relay.ts, `relayFrames`). */
+  readonly speaksOpenAI?: boolean;
   /** A fresh, per-stream mapper from one upstream SSE event to OpenAI chunk `data` strings. */
   streamMapper(): (event: EventSourceMessage) => string[];
   /** A non-2xx upstream answer -> OpenAI-shaped error. Default: the body is read as OpenAI's. */

@@ -23,6 +23,8 @@ export interface JsonSuccess {
   kind: 'json';
   status: number;
   body: unknown;
+  /** The body as the upstream wrote it. */
+  text: string;
 }
 
 export interface StreamSuccess {
@@ -101,7 +103,7 @@ export async function attemptUpstream(
       try {
         return {
           ok: true,
-          value: { kind: 'json', status: response.status, body: JSON.parse(text) },
+          value: { kind: 'json', status: response.status, body: JSON.parse(text), text },
         };
       } catch {
         return fail('bad_response', 'retry', 'upstream answered with invalid JSON');
@@ -110,7 +112,7 @@ export async function attemptUpstream(
 
     if (!response.body) return fail('bad_response', 'retry', 'upstream stream had no body');
     const { status } = response;
-    if (provider.relaysOpenAIStream) {
+    if (provider.speaksOpenAI) {
       const frames = sseFrames(response.body);
       const first = await deadline.race(frames.read(), firstByteMs);
       if (first.done)

@@ -33,7 +33,7 @@ export interface ProxyRequest {
 }
 
 export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<Response> {
-  const { deps, startedAt } = c.var;
+  const [deps, startedAt] = [c.get('deps'), c.get('startedAt')];
   const { endpoint, body, native } = request;
   const stream = body.stream === true && endpoint !== 'embeddings';
   const clientWantsUsage = stream && streamOptions(body).include_usage === true;
@@ -52,9 +52,9 @@ export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<
   if (cached.status === 'HIT')
     return answerFromCache(c, cached, { stream, clientWantsUsage, admission, native });
   const meta = {
-    requestId: c.var.requestId,
+    requestId: c.get('requestId'),
     traceparent: c.req.header('traceparent'),
-    tenant: c.var.apiKey?.tenant,
+    tenant: c.get('apiKey')?.tenant,
     priority: c.req.header('x-gateway-priority'),
   };
 
@@ -120,7 +120,8 @@ export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<
         ...(asIs ? { native: { format: asIs.format, body: value.body } } : {}),
       });
     }
-    if (asIs) return c.json(value.body as object, 200);
+    // unchanged answers go back as the upstream wrote them (no re-serialization)
+    if (asIs || (!native && provider.speaksOpenAI)) return c.body(value.text, 200, JSON_HEADERS);
     return c.json((native ? native.fromOpenAI.json(mapped) : mapped) as object, 200);
   }
 
@@ -174,7 +175,7 @@ function recordHealth(c: Context<AppEnv>, plan: PlannedTarget[], failures: Attem
   for (const failure of failures) {
     const planned = plan.find((p) => p.provider.id === failure.provider);
     if (planned && tripsCircuit(failure, planned.provider.kind)) {
-      waitUntil(c, c.var.deps.health.recordFailure(planned.provider.id));
+      waitUntil(c, c.get('deps').health.recordFailure(planned.provider.id));
     }
   }
 }
@@ -183,6 +184,8 @@ function recordHealth(c: Context<AppEnv>, plan: PlannedTarget[], failures: Attem
  * The body sent upstream: the client's body (unknown fields included) with the upstream model
  * name and, for streams, `stream_options.include_usage` forced on so usage is always known.
  */
+const JSON_HEADERS = { 'content-type': 'application/json' } as const;
+
 export function upstreamBody(
   body: Record<string, unknown>,
   model: string,

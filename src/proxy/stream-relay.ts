@@ -217,7 +217,7 @@ const MATTERS = /(?<!\\)"(?:usage|finish_reason|error)"\s*:\s*[^\sn]/;
 const GENERATED = /(?<!\\)"(?:content|text|arguments)"\s*:\s*"((?:[^"\\]|\\.)*)"/g;
 
 /**
- * The relay for an upstream that already speaks OpenAI's stream (`relaysOpenAIStream`): its
+ * The relay for an upstream that already speaks OpenAI's stream (`speaksOpenAI`): its
  * bytes go to the client as they came, one frame (one or more whole events) per pull. Only
  * events with a non-null `usage`, `finish_reason` or `error` are parsed; text for an estimate
  * is read with a pattern. The usage chunk the gateway asked for on the client's behalf is cut
