@@ -15,6 +15,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -22,6 +23,7 @@ import { parseArgs } from 'node:util';
 import type { CpuMs } from './lib/cpu.ts';
 import {
   API_KEY,
+  bodyOf,
   count,
   deterministicBody,
   drive,
@@ -30,10 +32,12 @@ import {
   measureStreams,
   median,
   percentile,
+  runLoad,
   type StreamStats,
   type StreamTiming,
+  timeRequest,
 } from './lib/load.ts';
-import { measureRun } from './lib/measure.ts';
+import { startPortkey } from './lib/portkey.ts';
 import {
   type Backends,
   killAllNow,
@@ -43,27 +47,45 @@ import {
   startBackends,
   startWrangler,
   stopAll,
+  type WranglerServer,
 } from './lib/processes.ts';
+import { bundle, startWorkerd, WORKERD } from './lib/workerd.ts';
 
-const { values: flags } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
-const SETTINGS = flags.quick
-  ? {
-      ...{ connections: 16, seconds: 1, warmupSeconds: 1, rounds: 1, ttfbWarmup: 10, ttfbN: 50 },
-      ...{ tierN: 20, workload: 200, prompts: 20 },
-    }
-  : {
-      ...{ connections: 16, seconds: 3, warmupSeconds: 1, rounds: 4, ttfbWarmup: 50, ttfbN: 200 },
-      ...{ tierN: 100, workload: 1_000, prompts: 100 },
-    };
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    'wrangler-dev': { type: 'boolean', default: false },
+  },
+});
+/** `workerd` (default): the bundles `wrangler deploy --dry-run` writes, under plain `workerd
+ * serve`, and the Portkey peer; `--wrangler-dev`: the same Workers under `wrangler dev`, with the
+ * cache phases (the second, labelled table of bench/README.md). */
+const RUNTIME: 'workerd' | 'wrangler-dev' = flags['wrangler-dev'] ? 'wrangler-dev' : 'workerd';
+const ON_WORKERD = RUNTIME === 'workerd';
+const SETTINGS = {
+  connections: ON_WORKERD ? 32 : 16,
+  ...(flags.quick
+    ? { seconds: 1, warmupSeconds: 1, rounds: 1, ttfbWarmup: 10, ttfbN: 50 }
+    : { seconds: 3, warmupSeconds: 1, rounds: 4, ttfbWarmup: 50, ttfbN: 200 }),
+  ...(flags.quick
+    ? { tierN: 20, workload: 200, prompts: 20 }
+    : { tierN: 100, workload: 1_000, prompts: 100 }),
+};
+/** wrangler dev: issue #2's targets (auth off); workerd: issue #13's (worker CPU / floor). */
 const TARGETS = { rpsRatio: 0.75, p50Ratio: 1.3, ttfbAddedMs: 1 };
-const MODES: Mode[] = ['json', 'stream', 'cached'];
+const CPU_TARGETS = {
+  gateway: { json: 2.0, stream: 2.5 },
+  'gateway-noauth': { json: 1.5, stream: 2.0 },
+} as const;
+const MODES: Mode[] = ON_WORKERD ? ['json', 'stream'] : ['json', 'stream', 'cached'];
+const LOADED = ['upstream', 'floor', 'gateway', 'gateway-noauth', 'floor-log'];
 /** Who runs each load mode: `cached` (a fixed temperature-0 body) only the floor and the gateway. */
 const MODE_TARGETS: Record<Mode, string[]> = {
-  json: ['upstream', 'floor', 'gateway', 'gateway-noauth', 'floor-log'],
-  stream: ['upstream', 'floor', 'gateway', 'gateway-noauth', 'floor-log'],
+  json: ON_WORKERD ? [...LOADED, 'portkey'] : LOADED,
+  stream: ON_WORKERD ? [...LOADED, 'portkey'] : LOADED,
   cached: ['floor', 'gateway'],
 };
-const GATEWAYS = ['gateway', 'gateway-noauth'];
+const GATEWAYS = ['gateway', 'gateway-noauth', ...(ON_WORKERD ? ['portkey'] : [])];
 const CHAT = '/v1/chat/completions';
 const RUN_ID = Date.now().toString(36); // prompts of the cache phases are new in every run
 
@@ -71,17 +93,19 @@ interface Target {
   name: string;
   url: string;
   cpuMs?: () => CpuMs | null;
+  headers?: Record<string, string>;
 }
-/** One measured run; `cpu`: CPU ms per request of the target's processes (wrangler dev only). */
-type Run = LoadResult & { cpu: CpuMs | null };
-type Summary = Pick<Run, 'rps' | 'p50' | 'p99' | 'cpu'>;
+/** One measured run; `cpu`: CPU ms per request of the target's processes; `redisCpu`: of the
+ * Redis side (the Upstash bridge's thread and redis-server) over the same run. */
+type Run = LoadResult & { cpu: CpuMs | null; redisCpu: number | null };
+type Summary = Pick<Run, 'rps' | 'p50' | 'p99' | 'cpu' | 'redisCpu'>;
 /** gateway / floor of one figure: computed per round (the two run back to back), then summarised. */
 interface Ratio {
   median: number;
   min: number;
   max: number;
 }
-type Ratios = Record<'rps' | 'p50' | 'p99', Ratio>;
+type Ratios = Record<'rps' | 'p50' | 'p99' | 'cpu', Ratio>;
 /** a − b: p50 per round (median, min-max), worker and all CPU ms/request (auth: gateway −
  * gateway-noauth; log line: floor-log − floor). */
 interface AuthCost {
@@ -135,7 +159,7 @@ async function shutdown(): Promise<void> {
 async function main(): Promise<void> {
   backends = await startBackends(API_KEY);
   const { upstream, redis } = backends;
-  log(`upstream on ${upstream}, Upstash (${redis.backend}) on ${redis.url}; starting wrangler dev`);
+  log(`upstream on ${upstream}, Upstash (${redis.backend}) on ${redis.url}; starting ${RUNTIME}`);
   const vars = {
     OPENAI_BASE_URL: `${upstream}/v1`,
     OPENAI_API_KEY: 'sk-bench-upstream',
@@ -143,42 +167,16 @@ async function main(): Promise<void> {
     UPSTASH_REDIS_REST_TOKEN: redis.token,
     ADMIN_TOKEN: 'bench-admin-token-unused',
   };
-  const gatewayNamed = (name: string, extra: Record<string, string> = {}) =>
-    startWrangler({
-      name,
-      vars: { ...vars, ...extra },
-      readyPath: '/health',
-      persistTo: join(stateDir, name),
-    });
-  const started = await Promise.allSettled([
-    startWrangler({
-      name: 'floor',
-      config: 'bench/wrangler.passthrough.toml',
-      vars: { UPSTREAM_URL: upstream },
-      readyPath: '/v1/models',
-    }),
-    gatewayNamed('gateway'),
-    gatewayNamed('gateway-noauth', { GATEWAY_AUTH_ENABLED: 'false' }),
-    gatewayNamed('gateway-b'),
-    startWrangler({
-      name: 'floor-log',
-      config: 'bench/wrangler.passthrough.toml',
-      vars: { UPSTREAM_URL: upstream, LOG_LINE: '1' },
-      readyPath: '/v1/models',
-    }),
-  ]);
-  const failed = started.find((s) => s.status === 'rejected');
-  if (failed) throw failed.reason;
-  const servers = started.map((s) => (s.status === 'fulfilled' ? s.value : undefined)!);
-  const [floor, gateway, gatewayB] = [servers[0]!, servers[1]!, servers[3]!];
+  const servers = ON_WORKERD ? await startOnWorkerd(vars, upstream) : await startOnDev(vars);
+  const byName = Object.fromEntries(servers.map((s) => [s.name, s]));
   const targets: Target[] = [
     { name: 'upstream', url: upstream + CHAT },
-    ...[...servers.slice(0, 3), servers[4]!].map((s) => ({
-      name: s.name,
-      url: s.url + CHAT,
-      cpuMs: s.cpuMs,
-    })),
+    ...servers
+      .filter((s) => s.name !== 'gateway-b')
+      .map((s) => ({ name: s.name, url: s.url + CHAT, cpuMs: s.cpuMs, headers: s.headers })),
   ];
+  const peer = ON_WORKERD ? await probePeer(targets.find((t) => t.name === 'portkey')!) : null;
+  if (peer && !peer.stream.ok) MODE_TARGETS.stream = LOADED; // recorded in the report, not hidden
 
   // Load: each round runs every target once per mode, in alternating order.
   const runs = Object.fromEntries(
@@ -207,9 +205,16 @@ async function main(): Promise<void> {
     Object.fromEntries(
       modes.map((mode) => {
         const of = (name: string, key: keyof Ratios) =>
-          ratio(runs[mode][name]!, runs[mode][base]!, (run) => run[key]);
-        const names = GATEWAYS.filter((name) => runs[mode][name]);
-        const set = (n: string) => ({ rps: of(n, 'rps'), p50: of(n, 'p50'), p99: of(n, 'p99') });
+          ratio(runs[mode][name]!, runs[mode][base]!, (run) =>
+            key === 'cpu' ? (run.cpu?.worker ?? Number.NaN) : run[key],
+          );
+        const names = GATEWAYS.filter((name) => runs[mode][name]?.length);
+        const set = (n: string) => ({
+          rps: of(n, 'rps'),
+          p50: of(n, 'p50'),
+          p99: of(n, 'p99'),
+          cpu: of(n, 'cpu'),
+        });
         return [mode, Object.fromEntries(names.map((n) => [n, set(n)]))];
       }),
     ) as Record<Mode, Record<string, Ratios>>;
@@ -238,23 +243,55 @@ async function main(): Promise<void> {
   const authCost = difference('gateway', 'gateway-noauth');
   const logLineCost = difference('floor-log', 'floor');
   const cachedLoadCounts: Record<string, number> = {}; // the measured runs' answers, all rounds
-  for (const run of runs.cached.gateway!)
+  for (const run of runs.cached?.gateway ?? [])
     for (const [k, v] of Object.entries(run.cache)) count(cachedLoadCounts, k, v);
 
   log(`streaming first byte: ${SETTINGS.ttfbN} sequential requests per target`);
   const urls = Object.fromEntries(targets.map((t) => [t.name, t.url]));
-  const streams = await measureStreams(urls, { warmup: SETTINGS.ttfbWarmup, n: SETTINGS.ttfbN });
+  const streamUrls = Object.fromEntries(
+    Object.entries(urls).filter(([name]) => MODE_TARGETS.stream.includes(name)),
+  );
+  const headers = Object.fromEntries(targets.map((t) => [t.name, t.headers ?? {}]));
+  const streams = await measureStreams(
+    streamUrls,
+    { warmup: SETTINGS.ttfbWarmup, n: SETTINGS.ttfbN },
+    headers,
+  );
   const ttfbAddedMs = Object.fromEntries(
-    GATEWAYS.map((name) => [name, streams[name]!.ttfbP50 - streams.floor!.ttfbP50]),
+    GATEWAYS.filter((n) => streams[n]).map((n) => [
+      n,
+      streams[n]!.ttfbP50 - streams.floor!.ttfbP50,
+    ]),
   );
   const ttfbAddedToFloorLogMs = Object.fromEntries(
-    GATEWAYS.map((name) => [name, streams[name]!.ttfbP50 - streams['floor-log']!.ttfbP50]),
+    GATEWAYS.filter((n) => streams[n]).map((n) => [
+      n,
+      streams[n]!.ttfbP50 - streams['floor-log']!.ttfbP50,
+    ]),
   );
 
-  const tiers = await measureTiers(floor.url + CHAT, gateway.url + CHAT, gatewayB.url + CHAT);
-  const workload = await measureWorkload(gateway.url + CHAT);
-
+  const cacheSection = ON_WORKERD
+    ? null
+    : {
+        load: { gateway: cachedLoadCounts },
+        tiers: await measureTiers(
+          byName.floor!.url + CHAT,
+          byName.gateway!.url + CHAT,
+          byName['gateway-b']!.url + CHAT,
+        ),
+        workload: await measureWorkload(byName.gateway!.url + CHAT),
+      };
+  const cpuMet = Object.fromEntries(
+    Object.entries(CPU_TARGETS).map(([name, limit]) => [
+      name,
+      (['json', 'stream'] as const).every((m) => ratios[m][name]!.cpu.median <= limit[m]),
+    ]),
+  );
+  const noauthRps = (['json', 'stream'] as const).every(
+    (m) => ratios[m]['gateway-noauth']!.rps.median >= TARGETS.rpsRatio,
+  );
   const met = {
+    ...(ON_WORKERD ? { cpuRatio: cpuMet, noauthRpsRatio: noauthRps } : {}),
     rpsRatio: (['json', 'stream'] as const).every(
       (m) => ratios[m].gateway!.rps.median >= TARGETS.rpsRatio,
     ),
@@ -266,7 +303,8 @@ async function main(): Promise<void> {
   const report = {
     date: new Date().toISOString(),
     gatewayRevision: gitRevision(),
-    command: `node bench/run.ts${flags.quick ? ' --quick' : ''} (npm run bench)`,
+    runtime: RUNTIME,
+    command: `node bench/run.ts${flags.quick ? ' --quick' : ''}${ON_WORKERD ? ' (npm run bench)' : ' --wrangler-dev'}`,
     machine: {
       node: process.version,
       cpu: cpus()[0]?.model ?? 'unknown',
@@ -274,17 +312,19 @@ async function main(): Promise<void> {
       loadavgAtStart: loadAtStart,
       loadavgAtEnd: loadavg().map((x) => Number(x.toFixed(2))),
       redis: redis.backend,
+      workerd: ON_WORKERD ? WORKERD : undefined,
       note: 'load generator, upstream, floor and gateway share these cores',
     },
     settings: SETTINGS,
     servers: Object.fromEntries(servers.map((s) => [s.name, s.args.join(' ')])),
+    peer,
     load,
     streams,
     ratios: { ...ratios, ttfbAddedMs },
     ratiosToFloorLog: { ...ratiosToFloorLog, ttfbAddedMs: ttfbAddedToFloorLogMs },
     authCost,
     logLineCost,
-    cache: { load: { gateway: cachedLoadCounts }, tiers, workload },
+    cache: cacheSection,
     targets: TARGETS,
     met,
     runtimeS: (performance.now() - startedAt) / 1000,
@@ -292,13 +332,126 @@ async function main(): Promise<void> {
   };
   const out = join(ROOT, 'bench', 'results');
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+  const file = ON_WORKERD ? 'latest.json' : 'latest-wrangler-dev.json';
+  writeFileSync(join(out, file), `${JSON.stringify(report, null, 2)}\n`);
   console.log(formatReport(report));
 }
 
+type Server = WranglerServer & { headers?: Record<string, string> };
+
+/** The bundles on plain `workerd serve`, and the Portkey peer on Node. */
+async function startOnWorkerd(vars: Record<string, string>, upstream: string): Promise<Server[]> {
+  log('bundling with wrangler deploy --dry-run');
+  const floor = bundle('bench/wrangler.passthrough.toml', join(stateDir, 'floor'));
+  const gateway = bundle('wrangler.toml', join(stateDir, 'gateway'));
+  const gw = (name: string, extra: Record<string, string> = {}) =>
+    startWorkerd({
+      name,
+      bundle: gateway,
+      vars: { GATEWAY_FORCE_ZONE: 'none', ...vars, ...extra },
+      readyPath: '/health',
+    });
+  return settle([
+    startWorkerd({
+      name: 'floor',
+      bundle: floor,
+      vars: { UPSTREAM_URL: upstream },
+      readyPath: '/v1/models',
+    }),
+    gw('gateway'),
+    gw('gateway-noauth', { GATEWAY_AUTH_ENABLED: 'false' }),
+    startWorkerd({
+      name: 'floor-log',
+      bundle: floor,
+      vars: { UPSTREAM_URL: upstream, LOG_LINE: '1' },
+      readyPath: '/v1/models',
+    }),
+    startPortkey(upstream).then(({ server, headers }) => ({ ...server, headers })),
+  ]);
+}
+
+/** The same Workers under `wrangler dev`, plus gateway-b for the Redis-tier cache hits. */
+async function startOnDev(vars: Record<string, string>): Promise<Server[]> {
+  const upstream = vars.OPENAI_BASE_URL!.replace(/\/v1$/, '');
+  const gatewayNamed = (name: string, extra: Record<string, string> = {}) =>
+    startWrangler({
+      name,
+      vars: { ...vars, ...extra },
+      readyPath: '/health',
+      persistTo: join(stateDir, name),
+    });
+  return settle([
+    startWrangler({
+      name: 'floor',
+      config: 'bench/wrangler.passthrough.toml',
+      vars: { UPSTREAM_URL: upstream },
+      readyPath: '/v1/models',
+    }),
+    gatewayNamed('gateway'),
+    gatewayNamed('gateway-noauth', { GATEWAY_AUTH_ENABLED: 'false' }),
+    gatewayNamed('gateway-b'),
+    startWrangler({
+      name: 'floor-log',
+      config: 'bench/wrangler.passthrough.toml',
+      vars: { UPSTREAM_URL: upstream, LOG_LINE: '1' },
+      readyPath: '/v1/models',
+    }),
+  ]);
+}
+
+async function settle(starting: Promise<Server>[]): Promise<Server[]> {
+  const started = await Promise.allSettled(starting);
+  const failed = started.find((s) => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return started.map((s) => (s as PromiseFulfilledResult<Server>).value);
+}
+
+/** What the peer does with one JSON and one streaming request (its streaming can fail). */
+async function probePeer(target: Target) {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const attempt = (mode: Mode): Promise<{ ok: boolean; error?: string }> =>
+    timeRequest(target.url, agent, bodyOf(mode), target.headers).then(
+      () => ({ ok: true }),
+      (err: Error) => ({ ok: false, error: err.message }),
+    );
+  try {
+    const result = { json: await attempt('json'), stream: await attempt('stream') };
+    if (!result.stream.ok) log(`portkey: streaming fails (${result.stream.error}): json only`);
+    return result;
+  } finally {
+    agent.destroy();
+  }
+}
+
 /** Warm-up, then one measured run; CPU per request from the target's processes around it. */
-function measure(target: Target, mode: Mode): Promise<Run> {
-  return measureRun(target, mode, SETTINGS);
+async function measure(target: Target, mode: Mode): Promise<Run> {
+  const load = {
+    connections: SETTINGS.connections,
+    seconds: SETTINGS.warmupSeconds,
+    headers: target.headers,
+  };
+  await runLoad(target.url, mode, load);
+  const before = target.cpuMs?.() ?? null;
+  const redisBefore = backends!.redisCpuMs();
+  const result = await runLoad(target.url, mode, { ...load, seconds: SETTINGS.seconds });
+  const after = target.cpuMs?.() ?? null;
+  const redisAfter = backends!.redisCpuMs();
+  const redisCpu =
+    redisBefore === null || redisAfter === null ? null : (redisAfter - redisBefore) / result.ok;
+  if (result.failed > 0)
+    throw new Error(
+      `${target.name} ${mode}: ${result.failed} failed requests (${result.firstError ?? 'errors or timeouts'})`,
+    );
+  const perRequest = (key: keyof CpuMs) => (after![key] - before![key]) / result.ok;
+  const cpu =
+    before && after
+      ? {
+          worker: perRequest('worker'),
+          devProxy: perRequest('devProxy'),
+          wrangler: perRequest('wrangler'),
+        }
+      : null;
+  return { ...result, cpu, redisCpu };
 }
 
 function summarise(runs: Run[]): Summary {
@@ -310,7 +463,8 @@ function summarise(runs: Run[]): Summary {
         wrangler: of((x) => x.cpu!.wrangler),
       }
     : null;
-  return { rps: of((x) => x.rps), p50: of((x) => x.p50), p99: of((x) => x.p99), cpu };
+  const redisCpu = runs[0]?.redisCpu === null ? null : of((x) => x.redisCpu!);
+  return { rps: of((x) => x.rps), p50: of((x) => x.p50), p99: of((x) => x.p99), cpu, redisCpu };
 }
 
 /** a / b (or a − b) of one figure, per round (the two ran back to back); median and min-max. */
@@ -398,7 +552,14 @@ function zipfDraws(n: number, k: number, s = 1): number[] {
 }
 
 function formatReport(report: {
-  machine: { node: string; cpu: string; cores: number; loadavgAtStart: number[] };
+  runtime: string;
+  machine: {
+    node: string;
+    cpu: string;
+    cores: number;
+    loadavgAtStart: number[];
+    loadavgAtEnd: number[];
+  };
   load: Record<Mode, Record<string, Summary>>;
   streams: Record<string, StreamStats>;
   ratios: Record<Mode, Record<string, Ratios>> & { ttfbAddedMs: Record<string, number> };
@@ -411,38 +572,36 @@ function formatReport(report: {
     load: { gateway: Record<string, number> };
     tiers: Record<string, Latency>;
     workload: Awaited<ReturnType<typeof measureWorkload>>;
-  };
-  met: Record<keyof typeof TARGETS, boolean>;
+  } | null;
+  peer: { json: { ok: boolean; error?: string }; stream: { ok: boolean; error?: string } } | null;
+  met: Record<string, unknown>;
   runtimeS: number;
 }): string {
   const { machine, load, streams, ratios, ratiosToFloorLog, authCost, logLineCost, cache, met } =
     report;
   const { connections, seconds, rounds } = SETTINGS;
+  const cpuHead = ON_WORKERD
+    ? ['worker CPU', 'Redis CPU']
+    : ['CPU ms/req', 'worker', 'dev proxy', 'wrangler', 'Redis CPU'];
   const lines = [
     '',
-    `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load average at start ` +
-      `${machine.loadavgAtStart.join(' ')}; ${connections} connections, ${seconds} s per run, ` +
-      `median of ${rounds} round(s)`,
+    `${report.runtime}: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load average ` +
+      `${machine.loadavgAtStart.join(' ')} at start, ${machine.loadavgAtEnd.join(' ')} at the end; ` +
+      `${connections} connections, ${seconds} s per run, median of ${rounds} round(s); CPU in ms per request`,
     '',
-    row(
-      'mode',
-      'target',
-      'req/s',
-      'p50 ms',
-      'p99 ms',
-      'CPU ms/req',
-      'worker',
-      'dev proxy',
-      'wrangler',
-    ),
+    row('mode', 'target', 'req/s', 'p50 ms', 'p99 ms', ...cpuHead),
   ];
   for (const mode of MODES) {
     for (const [name, r] of Object.entries(load[mode])) {
-      const cpu = r.cpu
-        ? [r.cpu.worker + r.cpu.devProxy + r.cpu.wrangler, ...Object.values(r.cpu)]
-        : [];
-      const figures = [fmt(r.rps, 0), fmt(r.p50, 2), fmt(r.p99, 2), ...cpu.map((v) => fmt(v, 2))];
-      lines.push(row(mode, name, ...figures));
+      const cpu = !r.cpu
+        ? ['', ...(ON_WORKERD ? [] : ['', '', ''])]
+        : ON_WORKERD
+          ? [fmt(r.cpu.worker, 3)]
+          : [r.cpu.worker + r.cpu.devProxy + r.cpu.wrangler, ...Object.values(r.cpu)].map((v) =>
+              fmt(v, 2),
+            );
+      const redisCpu = r.redisCpu === null ? '' : fmt(r.redisCpu, 3);
+      lines.push(row(mode, name, fmt(r.rps, 0), fmt(r.p50, 2), fmt(r.p99, 2), ...cpu, redisCpu));
     }
   }
   lines.push('', row('stream', 'target', 'TTFB p50', 'TTFB p90', 'end p50', 'chunk gap', 'chunks'));
@@ -450,72 +609,93 @@ function formatReport(report: {
     const values = [s.ttfbP50, s.ttfbP90, s.totalP50, s.gapMean].map((v) => `${fmt(v, 2)} ms`);
     lines.push(row('stream', name, ...values, fmt(s.chunksMean, 1)));
   }
-  const mark = (ok: boolean) => (ok ? 'met' : 'NOT MET');
+  if (report.peer) {
+    const said = (r: { ok: boolean; error?: string }) => (r.ok ? 'works' : `FAILS: ${r.error}`);
+    lines.push(
+      '',
+      `portkey (peer, Node): json ${said(report.peer.json)}; stream ${said(report.peer.stream)}`,
+    );
+  }
+  const mark = (ok: unknown) => (ok ? 'met' : 'NOT MET');
   const show = (r: Ratio, unit = 'x') =>
     `${fmt(r.median, 2)}${unit} (${fmt(r.min, 2)}-${fmt(r.max, 2)})`;
   const ratioLines = (byMode: Partial<Record<Mode, Record<string, Ratios>>>) => {
     for (const mode of MODES) {
-      for (const [name, { rps, p50, p99 }] of Object.entries(byMode[mode] ?? {})) {
+      for (const [name, { rps, p50, p99, cpu }] of Object.entries(byMode[mode] ?? {})) {
         const label = mode === 'cached' ? `${name} (cache hits)` : name;
         lines.push(
-          `  ${mode.padEnd(6)}  ${label.padEnd(20)} req/s ${show(rps)};  p50 ${show(p50)};  p99 ${show(p99)}`,
+          `  ${mode.padEnd(6)}  ${label.padEnd(20)} worker CPU ${show(cpu)};  req/s ${show(rps)};  ` +
+            `p50 ${show(p50)};  p99 ${show(p99)}`,
         );
       }
     }
   };
   lines.push('', '/ floor (median over rounds; min-max over rounds in brackets):');
   ratioLines(ratios);
+  const ttfb = (name: string, of = ratios.ttfbAddedMs) =>
+    `${name} ${fmt(of[name] ?? Number.NaN, 2)} ms`;
+  if (ON_WORKERD) {
+    const cpuMet = met.cpuRatio as Record<string, boolean>;
+    lines.push(
+      `  targets: worker CPU gateway <= 2.0x json / 2.5x stream ${mark(cpuMet.gateway)}; ` +
+        `gateway-noauth <= 1.5x / 2.0x ${mark(cpuMet['gateway-noauth'])}; gateway-noauth req/s >= ` +
+        `${TARGETS.rpsRatio}x ${mark(met.noauthRpsRatio)}`,
+    );
+  } else {
+    lines.push(
+      `  targets (gateway, json and stream): req/s >= ${TARGETS.rpsRatio}x ${mark(met.rpsRatio)}, ` +
+        `p50 <= ${TARGETS.p50Ratio}x ${mark(met.p50Ratio)}`,
+    );
+  }
   lines.push(
-    `  targets (gateway, json and stream): req/s >= ${TARGETS.rpsRatio}x ${mark(met.rpsRatio)}, ` +
-      `p50 <= ${TARGETS.p50Ratio}x ${mark(met.p50Ratio)}`,
-    `  stream TTFB p50 - floor: gateway ${fmt(ratios.ttfbAddedMs.gateway!, 2)} ms, gateway-noauth ` +
-      `${fmt(ratios.ttfbAddedMs['gateway-noauth']!, 2)} ms (target <= ${TARGETS.ttfbAddedMs} ms: ` +
-      `${mark(met.ttfbAddedMs)})`,
+    `  stream TTFB p50 - floor: ${ttfb('gateway')}, ${ttfb('gateway-noauth')} (target gateway <= ` +
+      `${TARGETS.ttfbAddedMs} ms: ${mark(met.ttfbAddedMs)})`,
+    '/ floor-log (the floor plus the one log line; for reading, not the targets):',
   );
-  lines.push('/ floor-log (the floor plus the one log line; for reading, not the targets):');
   ratioLines(ratiosToFloorLog);
   const toLog = ratiosToFloorLog.ttfbAddedMs;
   lines.push(
-    `  stream TTFB p50 - floor-log: gateway ${fmt(toLog.gateway!, 2)} ms, gateway-noauth ` +
-      `${fmt(toLog['gateway-noauth']!, 2)} ms`,
+    `  stream TTFB p50 - floor-log: ${ttfb('gateway', toLog)}, ${ttfb('gateway-noauth', toLog)}`,
   );
-  lines.push('', 'auth + limits + budget, gateway - gateway-noauth:');
-  for (const [mode, c] of Object.entries(authCost)) {
+  const costLines = (title: string, costs: Record<string, AuthCost>) => {
+    lines.push(title);
+    for (const [mode, c] of Object.entries(costs)) {
+      const dev = ON_WORKERD
+        ? ''
+        : `, dev proxy +${fmt(c.devProxyCpuMs ?? Number.NaN, 2)}, wrangler +${fmt(c.wranglerCpuMs ?? Number.NaN, 2)}`;
+      lines.push(
+        `  ${mode.padEnd(6)}  p50 +${show(c.p50Ms, ' ms')};  CPU ms/req: worker ` +
+          `+${fmt(c.workerCpuMs, 3)}${dev}, all +${fmt(c.allCpuMs, 3)}`,
+      );
+    }
+  };
+  lines.push('');
+  costLines('auth + limits + budget, gateway - gateway-noauth:', authCost);
+  costLines('one console.log line per request, floor-log - floor:', logLineCost);
+  if (cache) {
+    const counts = (c: Record<string, number>) =>
+      Object.entries(c)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ');
     lines.push(
-      `  ${mode.padEnd(6)}  p50 +${show(c.p50Ms, ' ms')};  CPU ms/req: worker ` +
-        `+${fmt(c.workerCpuMs, 2)}, all +${fmt(c.allCpuMs, 2)}`,
+      '',
+      `cache, load runs at gateway (measured, all rounds): ${counts(cache.load.gateway)}`,
+      `cache tiers, ${SETTINGS.tierN} prompts one at a time:`,
+    );
+    for (const [name, t] of Object.entries(cache.tiers)) {
+      const figures = [t.p50, t.p90, t.p99].map((v) => `${fmt(v, 2)} ms`);
+      lines.push(`  ${row(name, '', ...figures)}   ${counts(t.cache)}`);
+    }
+    const w = cache.workload;
+    lines.push(
+      `workload: ${w.requests} requests, ${w.distinctPrompts} distinct prompts drawn: ` +
+        `${w.upstreamCalls} reached the upstream (${w.distinctAnswerIds} distinct answer ids), ` +
+        `${w.upstreamCallsSaved} saved; ${counts(w.cache)}; ${fmt(w.rps, 0)} req/s, ` +
+        `p50 ${fmt(w.p50, 2)} ms, p99 ${fmt(w.p99, 2)} ms`,
     );
   }
-  lines.push('one console.log line per request under wrangler dev, floor-log - floor:');
-  for (const [mode, c] of Object.entries(logLineCost)) {
-    lines.push(
-      `  ${mode.padEnd(6)}  p50 +${show(c.p50Ms, ' ms')};  CPU ms/req: worker ` +
-        `+${fmt(c.workerCpuMs, 2)}, dev proxy +${fmt(c.devProxyCpuMs ?? Number.NaN, 2)}, ` +
-        `wrangler +${fmt(c.wranglerCpuMs ?? Number.NaN, 2)}, all +${fmt(c.allCpuMs, 2)}`,
-    );
-  }
-  const counts = (c: Record<string, number>) =>
-    Object.entries(c)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(', ');
-  lines.push(
-    '',
-    `cache, load runs at gateway (measured, all rounds): ${counts(cache.load.gateway)}`,
-    `cache tiers, ${SETTINGS.tierN} prompts one at a time:`,
-  );
-  for (const [name, t] of Object.entries(cache.tiers)) {
-    const figures = [t.p50, t.p90, t.p99].map((v) => `${fmt(v, 2)} ms`);
-    lines.push(`  ${row(name, '', ...figures)}   ${counts(t.cache)}`);
-  }
-  const w = cache.workload;
-  lines.push(
-    `workload: ${w.requests} requests, ${w.distinctPrompts} distinct prompts drawn: ` +
-      `${w.upstreamCalls} reached the upstream (${w.distinctAnswerIds} distinct answer ids), ` +
-      `${w.upstreamCallsSaved} saved; ${counts(w.cache)}; ${fmt(w.rps, 0)} req/s, ` +
-      `p50 ${fmt(w.p50, 2)} ms, p99 ${fmt(w.p99, 2)} ms`,
-    '',
-    `bench/results/latest.json written; ${fmt(report.runtimeS, 0)} s in all`,
-  );
+  const file = ON_WORKERD ? 'latest.json' : 'latest-wrangler-dev.json';
+  lines.push('', `bench/results/${file} written; ${fmt(report.runtimeS, 0)} s in all`);
   return lines.join('\n');
 }
 

@@ -13,7 +13,7 @@ export interface CpuMs {
 
 const MS_PER_TICK = 10; // USER_HZ is 100 on Linux
 
-export function groupCpuMs(pgid: number, publicPort: number): CpuMs | null {
+export function groupCpuMs(pgid: number, kind: (cmdline: string) => keyof CpuMs): CpuMs | null {
   if (process.platform !== 'linux') return null;
   const cpu: CpuMs = { worker: 0, devProxy: 0, wrangler: 0 };
   for (const pid of readdirSync('/proc')) {
@@ -24,15 +24,42 @@ export function groupCpuMs(pgid: number, publicPort: number): CpuMs | null {
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       if (Number(fields[2]) !== pgid) continue;
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      const kind = !cmd.includes('workerd')
-        ? 'wrangler'
-        : cmd.includes(`entry=127.0.0.1:${publicPort}`)
-          ? 'devProxy'
-          : 'worker';
-      cpu[kind] += (Number(fields[11]) + Number(fields[12])) * MS_PER_TICK;
+      cpu[kind(cmd)] += (Number(fields[11]) + Number(fields[12])) * MS_PER_TICK;
     } catch {
       // the process exited meanwhile
     }
   }
   return cpu;
+}
+
+/**
+ * CPU ms so far of this process's thread named `thread` plus its child processes named
+ * `child` (the Upstash bridge's worker thread and the redis-server it started).
+ */
+export function threadCpuMs(thread: string, child: string): number | null {
+  if (process.platform !== 'linux') return null;
+  let ms = 0;
+  const ticks = (stat: string) => {
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { ppid: Number(fields[1]), ms: (Number(fields[11]) + Number(fields[12])) * MS_PER_TICK };
+  };
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      if (readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() === thread)
+        ms += ticks(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')).ms;
+    } catch {
+      // the thread exited meanwhile
+    }
+  }
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== child) continue;
+      const stat = ticks(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      if (stat.ppid === process.pid) ms += stat.ms;
+    } catch {
+      // the process exited meanwhile
+    }
+  }
+  return ms;
 }

@@ -17,6 +17,7 @@ const BODIES = {
   cached: deterministicBody('Hello, cache'),
 };
 export type Mode = keyof typeof BODIES;
+export const bodyOf = (mode: Mode) => BODIES[mode];
 
 /** A chat request the gateway caches (`temperature: 0`), one per distinct prompt. */
 export function deterministicBody(prompt: string): string {
@@ -37,7 +38,7 @@ export interface LoadResult {
 export async function runLoad(
   url: string,
   mode: Mode,
-  opts: { connections: number; seconds: number },
+  opts: { connections: number; seconds: number; headers?: Record<string, string> },
 ): Promise<LoadResult> {
   const latencies: number[] = [];
   const cache: Record<string, number> = {};
@@ -50,7 +51,7 @@ export async function runLoad(
   const run = autocannon({
     url,
     method: 'POST',
-    headers: HEADERS,
+    headers: { ...HEADERS, ...opts.headers },
     body: BODIES[mode],
     connections: opts.connections,
     duration: opts.seconds,
@@ -95,12 +96,13 @@ export function timeRequest(
   url: string,
   agent: Agent,
   body: string = BODIES.stream,
+  headers: Record<string, string> = {},
 ): Promise<StreamTiming> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
     const req = request(
       url,
-      { method: 'POST', headers: HEADERS, agent, timeout: 10_000 },
+      { method: 'POST', headers: { ...HEADERS, ...headers }, agent, timeout: 10_000 },
       (res) => {
         let [ttfb, lastAt, chunks, last, text] = [0, 0, 0, '', ''];
         const isStream = String(res.headers['content-type']).startsWith('text/event-stream');
@@ -134,13 +136,14 @@ export async function drive(
   url: string,
   bodies: string[],
   connections: number,
+  headers: Record<string, string> = {},
 ): Promise<StreamTiming[]> {
   const agent = new Agent({ keepAlive: true, maxSockets: connections });
   const timings: StreamTiming[] = [];
   let next = 0;
   const loop = async () => {
     for (let i = next++; i < bodies.length; i = next++)
-      timings[i] = await timeRequest(url, agent, bodies[i]);
+      timings[i] = await timeRequest(url, agent, bodies[i], headers);
   };
   try {
     await Promise.all(Array.from({ length: connections }, loop));
@@ -165,6 +168,7 @@ export interface StreamStats {
 export async function measureStreams(
   urls: Record<string, string>,
   opts: { warmup: number; n: number },
+  headers: Record<string, Record<string, string>> = {},
 ): Promise<Record<string, StreamStats>> {
   const names = Object.keys(urls);
   const agents = names.map(() => new Agent({ keepAlive: true, maxSockets: 1 }));
@@ -172,7 +176,7 @@ export async function measureStreams(
   try {
     for (let i = 0; i < opts.warmup + opts.n; i++) {
       for (const [t, name] of names.entries()) {
-        const timing = await timeRequest(urls[name]!, agents[t]!);
+        const timing = await timeRequest(urls[name]!, agents[t]!, undefined, headers[name]);
         if (i >= opts.warmup) timings[t]!.push(timing);
       }
     }

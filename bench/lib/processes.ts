@@ -8,16 +8,17 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { freePort } from '../../tools/dev/ports.ts';
-import { type CpuMs, groupCpuMs } from './cpu.ts';
+import { type CpuMs, groupCpuMs, threadCpuMs } from './cpu.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 const WRANGLER = join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
 
-export interface WranglerServer {
+export type WranglerServer = ManagedServer;
+export interface ManagedServer {
   name: string;
   url: string;
   stop(): Promise<void>;
-  args: string[]; // the wrangler command line, keys and tokens masked
+  args: string[]; // the command line, keys and tokens masked
   cpuMs(): CpuMs | null; // CPU used so far by its processes
 }
 
@@ -26,22 +27,37 @@ const running = new Set<ChildProcess>();
 export interface Backends {
   upstream: string; // the fake OpenAI upstream's origin
   redis: { url: string; token: string; backend: string }; // local Upstash REST
+  /** CPU ms used so far by the Redis side: the REST bridge's thread and redis-server. */
+  redisCpuMs(): number | null;
   stop(): Promise<void>;
 }
 
-/** The fake upstream and a local Upstash holding `apiKey`, in a worker thread. */
+/** The fake upstream and a local Upstash holding `apiKey`, each in a worker thread. */
 export async function startBackends(apiKey: string): Promise<Backends> {
-  const worker = new Worker(join(import.meta.dirname, 'backends-thread.ts'), {
-    workerData: { apiKey },
-  });
-  const ready = once(worker, 'message') as Promise<[Omit<Backends, 'stop'>]>;
-  const failed = once(worker, 'error').then(([err]) => Promise.reject(err));
-  const [backends] = await Promise.race([ready, failed]);
-  const stop = async () => {
-    worker.postMessage('close');
-    await Promise.race([once(worker, 'exit'), sleep(5_000).then(() => worker.terminate())]);
+  const start = async <T>(role: 'upstream' | 'upstash') => {
+    const file = join(import.meta.dirname, 'backends-thread.ts');
+    const worker = new Worker(file, { workerData: { apiKey, role }, name: `bench-${role}` });
+    const ready = once(worker, 'message') as Promise<[T]>;
+    const failed = once(worker, 'error').then(([err]) => Promise.reject(err));
+    const [message] = await Promise.race([ready, failed]);
+    const stop = async () => {
+      worker.postMessage('close');
+      await Promise.race([once(worker, 'exit'), sleep(5_000).then(() => worker.terminate())]);
+    };
+    return { message, stop };
   };
-  return { ...backends, stop };
+  const [a, b] = await Promise.all([
+    start<{ upstream: string }>('upstream'),
+    start<{ redis: Backends['redis'] }>('upstash'),
+  ]);
+  return {
+    upstream: a.message.upstream,
+    redis: b.message.redis,
+    redisCpuMs: () => threadCpuMs('bench-upstash', 'redis-server'),
+    stop: async () => {
+      await Promise.all([a.stop(), b.stop()]);
+    },
+  };
 }
 
 /** `wrangler dev` on 127.0.0.1, ready once `GET readyPath` answers 200. */
@@ -67,12 +83,41 @@ export async function startWrangler(opts: {
     X_LOCAL_OBSERVABILITY: 'false',
     X_LOCAL_EXPLORER: 'false',
   };
-  const child = spawn(process.execPath, [WRANGLER, ...args], {
-    cwd: ROOT,
-    env,
-    detached: true, // own process group: wrangler + workerd are stopped together
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const shown = args.map((a) => a.replace(/^(\w*(?:KEY|TOKEN)\w*):.*/, '$1:***'));
+  return startManaged({
+    name: opts.name,
+    url: `http://127.0.0.1:${port}`,
+    readyPath: opts.readyPath,
+    spawn: () =>
+      spawn(process.execPath, [WRANGLER, ...args], {
+        cwd: ROOT,
+        env,
+        detached: true, // own process group: wrangler + workerd are stopped together
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    shown: ['wrangler', ...shown],
+    kind: (cmd) =>
+      !cmd.includes('workerd')
+        ? 'wrangler'
+        : cmd.includes(`entry=127.0.0.1:${port}`)
+          ? 'devProxy'
+          : 'worker',
   });
+}
+
+/**
+ * A server child in its own process group (`spawn` must set `detached`), ready once
+ * `GET url + readyPath` answers 200; `kind` names each process of the group for `cpuMs`.
+ */
+export async function startManaged(opts: {
+  name: string;
+  url: string;
+  readyPath: string;
+  spawn: () => ChildProcess;
+  shown: string[];
+  kind: (cmdline: string) => keyof CpuMs;
+}): Promise<ManagedServer> {
+  const child = opts.spawn();
   running.add(child);
   const tail: string[] = []; // last lines of output, for error messages (also drains the pipes)
   const keep = (chunk: Buffer) => {
@@ -82,23 +127,21 @@ export async function startWrangler(opts: {
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
 
-  const url = `http://127.0.0.1:${port}`;
   const stop = () => stopChild(child);
   try {
-    await waitReady(`${url}${opts.readyPath}`, child, 60_000);
+    await waitReady(`${opts.url}${opts.readyPath}`, child, 60_000);
   } catch (err) {
     await stop();
     throw new Error(`${opts.name}: ${(err as Error).message}\n${tail.join('\n')}`);
   }
-  const cpuMs = () => (child.pid === undefined ? null : groupCpuMs(child.pid, port));
-  const shown = args.map((a) => a.replace(/^(\w*(?:KEY|TOKEN)\w*):.*/, '$1:***'));
-  return { name: opts.name, url, args: ['wrangler', ...shown], stop, cpuMs };
+  const cpuMs = () => (child.pid === undefined ? null : groupCpuMs(child.pid, opts.kind));
+  return { name: opts.name, url: opts.url, args: opts.shown, stop, cpuMs };
 }
 
 async function waitReady(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error('wrangler exited');
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error('the server exited');
     // the key is for the floor: it forwards the request to the upstream, which wants one
     const init = {
       headers: { authorization: 'Bearer sk-bench' },
@@ -145,7 +188,7 @@ function groupAlive(pid: number): boolean {
 /** Process groups that outlived `stopAll` (should be none). */
 export const leftovers = new Set<number>();
 
-/** Stops every wrangler child still running. */
+/** Stops every server child still running. */
 export async function stopAll(): Promise<void> {
   await Promise.all([...running].map(stopChild));
 }

@@ -39,7 +39,7 @@ export async function lookupCache(
     native?: { format: string; body: Record<string, unknown> } | undefined;
   },
 ): Promise<CacheLookup> {
-  const { config, cache } = c.var.deps;
+  const { config, cache } = c.get('deps');
   const model = String(request.body.model);
   const body = request.native?.body ?? request.body;
   const decision = cacheDecision({
@@ -83,11 +83,11 @@ export async function lookupCache(
 
 /** Whose requests share entries: the key's tenant (default), the key itself, or everyone. */
 function scopeOf(c: Context<AppEnv>, model: string): string {
-  const { cache } = c.var.deps.config;
+  const { cache } = c.get('deps').config;
   const scope = cache.models[model]?.scope ?? cache.scope;
   if (scope === 'global') return 'global';
-  if (scope === 'key') return `key:${c.var.apiKey?.id ?? 'anonymous'}`;
-  return `tenant:${c.var.apiKey?.tenant ?? 'anonymous'}`;
+  if (scope === 'key') return `key:${c.get('apiKey')?.id ?? 'anonymous'}`;
+  return `tenant:${c.get('apiKey')?.tenant ?? 'anonymous'}`;
 }
 
 /**
@@ -96,7 +96,7 @@ function scopeOf(c: Context<AppEnv>, model: string): string {
  * client), and the shared Redis only if `cache.redisZones` says that Redis may hold the zone.
  */
 function allowedTiers(c: Context<AppEnv>): Tiers {
-  const { config, redis } = c.var.deps;
+  const { config, redis } = c.get('deps');
   const zone = requestZone(c);
   if (zone === null) return { local: true, redis: redis !== undefined };
   if (zone === 'conflict') return { local: false, redis: false };

@@ -72,20 +72,20 @@ export const consoleRequestLogger: RequestLogger = (record) => {
 export function requestLog(): MiddlewareHandler<AppEnv> {
   return async function requestLog(c, next) {
     c.set('logRecord', {
-      request_id: c.var.requestId,
+      request_id: c.get('requestId'),
       method: c.req.method,
       path: c.req.path,
       status: 0,
       latency_ms: 0,
     });
     await next();
-    if (!c.var.logDeferred) writeRequestLog(c, { status: c.res.status });
+    if (!c.get('logDeferred')) writeRequestLog(c, { status: c.res.status });
   };
 }
 
 /** Adds fields to this request's log line. */
 export function annotateRequestLog(c: Context<AppEnv>, fields: Partial<RequestLogRecord>): void {
-  Object.assign(c.var.logRecord, fields);
+  Object.assign(c.get('logRecord'), fields);
 }
 
 /** Hands the log line to whoever finishes the response body (the stream relay). */
@@ -95,9 +95,9 @@ export function deferRequestLog(c: Context<AppEnv>): (fields: Partial<RequestLog
 }
 
 function writeRequestLog(c: Context<AppEnv>, fields: Partial<RequestLogRecord>): void {
-  const record = { ...c.var.logRecord, ...fields, latency_ms: Date.now() - c.var.startedAt };
+  const record = { ...c.get('logRecord'), ...fields, latency_ms: Date.now() - c.get('startedAt') };
   const clipped = clipStrings(record) as RequestLogRecord;
-  c.var.deps.log(clipped);
+  c.get('deps').log(clipped);
   // Every ending passes here once: the request's usage event is built from the same record.
   emitUsageEvent(c, clipped);
 }

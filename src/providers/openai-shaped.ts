@@ -66,6 +66,7 @@ export function openAIShapedProvider(
     mapResponse: (body) => body,
     extractUsage: (body) => usageFromOpenAI((body as { usage?: unknown } | null)?.usage),
     streamMapper: () => (event) => [event.data],
+    speaksOpenAI: true,
   };
 }
 

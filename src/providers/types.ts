@@ -83,6 +83,10 @@ export interface Provider {
   /** Upstream response body -> OpenAI response body. */
   mapResponse(body: unknown): unknown;
   extractUsage(body: unknown): Usage | undefined;
+  /** Its answers and stream events are OpenAI's as they are (`mapResponse` and `streamMapper`
+   * are the identity): JSON answers go back as the upstream wrote them, streams are relayed
+   * byte for byte (src/proxy/stream-relay.ts, `relayFrames`). */
+  readonly speaksOpenAI?: boolean;
   /** A fresh, per-stream mapper from one upstream SSE event to OpenAI chunk `data` strings. */
   streamMapper(): (event: EventSourceMessage) => string[];
   /** A non-2xx upstream answer -> OpenAI-shaped error. Default: the body is read as OpenAI's. */

@@ -1,6 +1,7 @@
 import type { ErrorBody } from '../errors.ts';
 import { scrubUpstreamText } from '../observability/index.ts';
 import type { Provider, UpstreamRequest } from '../providers/index.ts';
+import { type Frame, type FrameReader, sseFrames } from '../sse/frames.ts';
 import { type EventSourceMessage, type SSEReader, sseReader } from '../sse/index.ts';
 import { Deadline, UpstreamTimeout } from './deadline.ts';
 import { actionForStatus, type FailureAction, parseRetryAfter } from './retry-policy.ts';
@@ -22,6 +23,8 @@ export interface JsonSuccess {
   kind: 'json';
   status: number;
   body: unknown;
+  /** The body as the upstream wrote it. */
+  text: string;
 }
 
 export interface StreamSuccess {
@@ -37,8 +40,19 @@ export interface StreamSuccess {
   detach: () => void;
 }
 
+/** A stream of OpenAI chunks from an OpenAI-shaped upstream, read as frames of whole events
+ * so the relay can forward the upstream's bytes as they are (`relayFrames`). */
+export interface FrameStreamSuccess extends Omit<StreamSuccess, 'kind' | 'first' | 'events'> {
+  kind: 'frames';
+  /** The first frame (one or more whole events), read before committing to this upstream. */
+  first: Frame;
+  frames: FrameReader;
+}
+
+export type AttemptSuccess = JsonSuccess | StreamSuccess | FrameStreamSuccess;
+
 export type AttemptResult =
-  | { ok: true; value: JsonSuccess | StreamSuccess }
+  | { ok: true; value: AttemptSuccess }
   | { ok: false; failure: AttemptFailure };
 
 /** Marks an abort caused by the client going away, as opposed to a timeout. */
@@ -58,6 +72,9 @@ export async function attemptUpstream(
   request: UpstreamRequest,
   stream: boolean,
   clientSignal: AbortSignal | undefined,
+  /** The answer is OpenAI chat chunks (not a native exchange's own format): an OpenAI-shaped
+   * stream may then be relayed as its bytes (frames). Default true. */
+  chatChunks = true,
 ): Promise<AttemptResult> {
   const abort = new AbortController();
   const deadline = new Deadline(abort);
@@ -89,7 +106,7 @@ export async function attemptUpstream(
       try {
         return {
           ok: true,
-          value: { kind: 'json', status: response.status, body: JSON.parse(text) },
+          value: { kind: 'json', status: response.status, body: JSON.parse(text), text },
         };
       } catch {
         return fail('bad_response', 'retry', 'upstream answered with invalid JSON');
@@ -97,11 +114,22 @@ export async function attemptUpstream(
     }
 
     if (!response.body) return fail('bad_response', 'retry', 'upstream stream had no body');
+    const { status } = response;
+    if (provider.speaksOpenAI && chatChunks) {
+      const frames = sseFrames(response.body);
+      const first = await deadline.race(frames.read(), firstByteMs);
+      if (first.done)
+        return fail('bad_response', 'retry', 'upstream stream ended before any event');
+      streaming = true;
+      return {
+        ok: true,
+        value: { kind: 'frames', status, first: first.value, frames, abort, deadline, detach },
+      };
+    }
     const events = provider.streamReader?.(response.body) ?? sseReader(response.body);
     const first = await deadline.race(events.read(), firstByteMs);
     if (first.done) return fail('bad_response', 'retry', 'upstream stream ended before any event');
     streaming = true;
-    const { status } = response;
     return {
       ok: true,
       value: { kind: 'stream', status, first: first.value, events, abort, deadline, detach },

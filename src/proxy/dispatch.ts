@@ -1,12 +1,12 @@
 import { errors, GatewayError } from '../errors.ts';
 import type { PlannedTarget } from '../routing/plan.ts';
-import type { AttemptFailure, AttemptResult, JsonSuccess, StreamSuccess } from './attempt.ts';
+import type { AttemptFailure, AttemptResult, AttemptSuccess } from './attempt.ts';
 import { retryDelayMs } from './retry-policy.ts';
 
 export type { PlannedTarget };
 
 export interface DispatchOutcome {
-  value: JsonSuccess | StreamSuccess;
+  value: AttemptSuccess;
   served: PlannedTarget;
   attempts: number;
   failures: AttemptFailure[];

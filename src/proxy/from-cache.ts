@@ -33,7 +33,7 @@ export function answerFromCache(
   c.header('age', String(hit.ageSeconds));
   const settlement = {
     usage: usageFromOpenAI(entry.body.usage),
-    ...(c.var.deps.config.cache.chargeHits && entry.served ? entry.served : {}),
+    ...(c.get('deps').config.cache.chargeHits && entry.served ? entry.served : {}),
   };
   const cost = admission.cost(settlement);
   admission.settle(settlement);
@@ -41,14 +41,14 @@ export function answerFromCache(
 
   if (!options.stream) {
     c.header('x-gateway-cost-usd', formatUsd(cost));
-    annotateRequestLog(c, { ttfb_ms: Date.now() - c.var.startedAt });
+    annotateRequestLog(c, { ttfb_ms: Date.now() - c.get('startedAt') });
     const body =
       stored && (stored.body ?? (stored.events && native?.bodyFromEvents(stored.events)));
     if (body) return c.json(body as object, 200);
     return c.json((native ? native.fromOpenAI.json(entry.body) : entry.body) as object, 200);
   }
   const finishLog = deferRequestLog(c);
-  const ttfb = Date.now() - c.var.startedAt;
+  const ttfb = Date.now() - c.get('startedAt');
   const onEnd = (end: StreamEnd) =>
     finishLog({ status: 200, ttfb_ms: ttfb, stream_end: end.reason });
   const events = stored && (stored.events ?? native?.eventsFromBody(stored.body));

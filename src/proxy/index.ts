@@ -21,7 +21,7 @@ import { type AttemptFailure, attemptUpstream } from './attempt.ts';
 import { DispatchError, dispatch } from './dispatch.ts';
 import { answerFromCache } from './from-cache.ts';
 import { type NativeExchange, nativeFor } from './native.ts';
-import { relayStream } from './stream-relay.ts';
+import { relayFrames, relayStream, type StreamEnd } from './stream-relay.ts';
 
 export interface ProxyRequest {
   endpoint: Endpoint;
@@ -33,7 +33,7 @@ export interface ProxyRequest {
 }
 
 export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<Response> {
-  const { deps, startedAt } = c.var;
+  const [deps, startedAt] = [c.get('deps'), c.get('startedAt')];
   const { endpoint, body, native } = request;
   const stream = body.stream === true && endpoint !== 'embeddings';
   const clientWantsUsage = stream && streamOptions(body).include_usage === true;
@@ -52,9 +52,9 @@ export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<
   if (cached.status === 'HIT')
     return answerFromCache(c, cached, { stream, clientWantsUsage, admission, native });
   const meta = {
-    requestId: c.var.requestId,
+    requestId: c.get('requestId'),
     traceparent: c.req.header('traceparent'),
-    tenant: c.var.apiKey?.tenant,
+    tenant: c.get('apiKey')?.tenant,
     priority: c.req.header('x-gateway-priority'),
   };
 
@@ -71,7 +71,7 @@ export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<
               upstreamBody(body, target.model, stream, provider.streamUsage),
               meta,
             );
-        return attemptUpstream(provider, upstream, stream, signal);
+        return attemptUpstream(provider, upstream, stream, signal, !asIs);
       },
       { random: deps.random, signal },
     );
@@ -120,7 +120,8 @@ export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<
         ...(asIs ? { native: { format: asIs.format, body: value.body } } : {}),
       });
     }
-    if (asIs) return c.json(value.body as object, 200);
+    // unchanged answers go back as the upstream wrote them (no re-serialization)
+    if (asIs || (!native && provider.speaksOpenAI)) return c.body(value.text, 200, JSON_HEADERS);
     return c.json((native ? native.fromOpenAI.json(mapped) : mapped) as object, 200);
   }
 
@@ -128,39 +129,44 @@ export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<
   const finishLog = deferRequestLog(c);
   const record: string[] | undefined = cached.status === 'MISS' ? [] : undefined;
   const nativeRecord: StoredEvent[] | undefined = asIs && record ? [] : undefined;
-  const readable = relayStream(value, {
-    mapEvent: asIs ? asIs.streamMapper() : provider.streamMapper(),
-    clientWantsUsage,
-    idleMs: provider.timeouts.idleMs,
-    record,
-    ...(asIs
-      ? {
-          passthrough: {
-            errorEvent: asIs.errorEvent,
-            ...(nativeRecord ? { record: nativeRecord } : {}),
-          },
-        }
-      : {}),
-    onEnd: (end) => {
-      if (cached.status === 'MISS' && record && end.reason === 'done') {
-        const assembled = assembleFromChunks(record);
-        const stored =
-          asIs && nativeRecord ? { native: { format: asIs.format, events: nativeRecord } } : {};
-        if (assembled) cached.store({ body: assembled, chunks: record, served, ...stored });
-      }
-      const usage = end.usage ?? estimatedUsage(promptEstimate(), end.completionText);
-      const settlement = { usage, provider: provider.id, upstreamModel: target.model };
-      admission.settle(settlement);
-      finishLog({
-        cost_usd: admission.cost(settlement) / 1e9,
-        status: 200,
-        usage,
-        ttfb_ms: ttfb,
-        stream_end: end.reason,
-        ...(end.reason === 'done' ? {} : { error_code: end.reason }),
-      });
-    },
-  });
+  const onEnd = (end: StreamEnd) => {
+    if (cached.status === 'MISS' && record && end.reason === 'done') {
+      const assembled = assembleFromChunks(record);
+      const stored =
+        asIs && nativeRecord ? { native: { format: asIs.format, events: nativeRecord } } : {};
+      if (assembled) cached.store({ body: assembled, chunks: record, served, ...stored });
+    }
+    const usage = end.usage ?? estimatedUsage(promptEstimate(), end.completionText);
+    const settlement = { usage, provider: provider.id, upstreamModel: target.model };
+    admission.settle(settlement);
+    finishLog({
+      cost_usd: admission.cost(settlement) / 1e9,
+      status: 200,
+      usage,
+      ttfb_ms: ttfb,
+      stream_end: end.reason,
+      ...(end.reason === 'done' ? {} : { error_code: end.reason }),
+    });
+  };
+  const idleMs = provider.timeouts.idleMs;
+  const readable =
+    value.kind === 'frames'
+      ? relayFrames(value, { clientWantsUsage, idleMs, record, onEnd })
+      : relayStream(value, {
+          mapEvent: asIs ? asIs.streamMapper() : provider.streamMapper(),
+          clientWantsUsage,
+          idleMs,
+          record,
+          ...(asIs
+            ? {
+                passthrough: {
+                  errorEvent: asIs.errorEvent,
+                  ...(nativeRecord ? { record: nativeRecord } : {}),
+                },
+              }
+            : {}),
+          onEnd,
+        });
   return c.body(native && !asIs ? native.fromOpenAI.stream(readable) : readable, 200, SSE_HEADERS);
 }
 
@@ -169,7 +175,7 @@ function recordHealth(c: Context<AppEnv>, plan: PlannedTarget[], failures: Attem
   for (const failure of failures) {
     const planned = plan.find((p) => p.provider.id === failure.provider);
     if (planned && tripsCircuit(failure, planned.provider.kind)) {
-      waitUntil(c, c.var.deps.health.recordFailure(planned.provider.id));
+      waitUntil(c, c.get('deps').health.recordFailure(planned.provider.id));
     }
   }
 }
@@ -178,6 +184,8 @@ function recordHealth(c: Context<AppEnv>, plan: PlannedTarget[], failures: Attem
  * The body sent upstream: the client's body (unknown fields included) with the upstream model
  * name and, for streams, `stream_options.include_usage` forced on so usage is always known.
  */
+const JSON_HEADERS = { 'content-type': 'application/json' } as const;
+
 export function upstreamBody(
   body: Record<string, unknown>,
   model: string,

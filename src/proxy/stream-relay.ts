@@ -1,7 +1,8 @@
 import type { ErrorBody } from '../errors.ts';
+import { dataOf, eventsOf, type Frame } from '../sse/frames.ts';
 import { type EventSourceMessage, encodeEvent, type StoredEvent } from '../sse/index.ts';
 import { type Usage, usageFromOpenAI } from '../usage/index.ts';
-import { ClientGone, type StreamSuccess } from './attempt.ts';
+import { ClientGone, type FrameStreamSuccess, type StreamSuccess } from './attempt.ts';
 import { Deadline, UpstreamTimeout } from './deadline.ts';
 
 export type StreamEndReason = 'done' | 'client_abort' | 'upstream_error' | 'idle_timeout';
@@ -54,80 +55,17 @@ export function relayStream(
   const failure = (timedOut: boolean) =>
     (passthrough?.errorEvent ?? openAIErrorEvent)(streamError(timedOut));
   let pending: EventSourceMessage | undefined = upstream.first;
-  let usage: Usage | undefined;
-  let completionText = '';
-  let sawDone = false;
-  let sawFinish = false;
-  /** The upstream sent its own error event: the stream is over, and said so. */
-  let sawError = false;
-  let ended = false;
+  const { seen, ending, finish } = relayEnding(upstream, idleMs, onEnd, failure);
 
-  const finish = (reason: StreamEndReason) => {
-    if (ended) return;
-    ended = true;
-    upstream.deadline.clear();
-    upstream.detach();
-    onEnd({ reason, usage, completionText });
-  };
-
-  /** Returns the data to forward, or null to drop the event. */
-  const inspect = (data: string): string | null => {
-    record?.push(data);
-    if (data === '[DONE]') {
-      sawDone = true;
-      return data;
-    }
-    let chunk: Record<string, unknown>;
-    try {
-      chunk = JSON.parse(data) as Record<string, unknown>;
-    } catch {
-      return data;
-    }
-    if (chunk.error) sawError = true;
-    const choices = Array.isArray(chunk.choices)
-      ? (chunk.choices as Record<string, unknown>[])
-      : [];
-    for (const choice of choices) {
-      if (choice.finish_reason) sawFinish = true;
-      completionText += generatedText(choice);
-    }
-    const reported = usageFromOpenAI(chunk.usage);
-    if (reported) usage = reported;
-    if (clientWantsUsage || !reported) return data;
-    if (choices.length === 0) return null;
-    chunk.usage = null;
-    return JSON.stringify(chunk);
-  };
+  const inspect = (data: string) => noteChunk(data, seen, { clientWantsUsage, record });
 
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
         for (;;) {
-          let event: EventSourceMessage;
-          if (pending) {
-            event = pending;
-            pending = undefined;
-          } else {
-            let read: ReadableStreamReadResult<EventSourceMessage>;
-            try {
-              read = await upstream.deadline.race(upstream.events.read(), idleMs);
-            } catch (err) {
-              if (ended) return;
-              const timedOut = err instanceof UpstreamTimeout;
-              controller.enqueue(failure(timedOut));
-              controller.close();
-              upstream.abort.abort();
-              finish(timedOut ? 'idle_timeout' : 'upstream_error');
-              return;
-            }
-            if (read.done) {
-              if (!sawDone && !sawFinish && !sawError) controller.enqueue(failure(false));
-              controller.close();
-              finish(sawDone || sawFinish ? 'done' : 'upstream_error');
-              return;
-            }
-            event = read.value;
-          }
+          const event = pending ?? (await next(upstream.events.read, ending, controller));
+          pending = undefined;
+          if (!event) return;
           let forwarded = false;
           for (const data of mapEvent(event)) {
             const out = inspect(data);
@@ -152,6 +90,202 @@ export function relayStream(
     },
     { highWaterMark: 0 },
   );
+}
+
+/** What a relay learnt of the stream so far, its `Ending`, and `finish` (once: onEnd). */
+function relayEnding(
+  upstream: Pick<StreamSuccess, 'deadline' | 'abort' | 'detach'>,
+  idleMs: number,
+  onEnd: (end: StreamEnd) => void,
+  failure: (timedOut: boolean) => Uint8Array,
+) {
+  const seen = {
+    usage: undefined as Usage | undefined,
+    completionText: '',
+    done: false,
+    finish: false,
+    /** The upstream sent its own error event: the stream is over, and said so. */
+    error: false,
+    ended: false,
+  };
+  const finish = (reason: StreamEndReason) => {
+    if (seen.ended) return;
+    seen.ended = true;
+    upstream.deadline.clear();
+    upstream.detach();
+    onEnd({ reason, usage: seen.usage, completionText: seen.completionText });
+  };
+  const ending: Ending = {
+    upstream,
+    idleMs,
+    failure,
+    ended: () => seen.ended,
+    finish,
+    outcome: () => (seen.done || seen.finish ? 'done' : seen.error ? 'said_error' : 'unfinished'),
+  };
+  return { seen, ending, finish };
+}
+
+/**
+ * Bookkeeping for one OpenAI chunk's `data`: notes [DONE], errors, finish reasons, usage and
+ * generated text in `seen`. Returns the data to forward (the same string when unchanged), or
+ * null to drop it: the usage chunk the gateway asked for when the client did not. `quick`
+ * (the frame relay): text is read with a pattern and only chunks that may matter are parsed.
+ */
+function noteChunk(
+  data: string,
+  seen: RelaySeen,
+  opts: { clientWantsUsage: boolean; record: string[] | undefined; quick?: boolean },
+): string | null {
+  opts.record?.push(data);
+  if (data === '[DONE]') {
+    seen.done = true;
+    return data;
+  }
+  if (opts.quick) {
+    for (const [, text] of data.matchAll(GENERATED)) seen.completionText += jsonStringText(text!);
+    if (!MATTERS.test(data)) return data;
+  }
+  let chunk: Record<string, unknown>;
+  try {
+    chunk = JSON.parse(data) as Record<string, unknown>;
+  } catch {
+    return data;
+  }
+  if (chunk.error) seen.error = true;
+  const choices = Array.isArray(chunk.choices) ? (chunk.choices as Record<string, unknown>[]) : [];
+  for (const choice of choices) {
+    if (choice?.finish_reason) seen.finish = true;
+    if (!opts.quick) seen.completionText += generatedText(choice);
+  }
+  const reported = usageFromOpenAI(chunk.usage);
+  if (reported) seen.usage = reported;
+  if (opts.clientWantsUsage || !reported) return data;
+  if (choices.length === 0) return null;
+  chunk.usage = null;
+  return JSON.stringify(chunk);
+}
+
+type RelaySeen = ReturnType<typeof relayEnding>['seen'];
+
+/** How a relay ends the client's stream when the upstream's fails, stalls or ends. */
+interface Ending {
+  upstream: Pick<StreamSuccess, 'deadline' | 'abort'>;
+  idleMs: number;
+  failure: (timedOut: boolean) => Uint8Array;
+  ended: () => boolean;
+  finish: (reason: StreamEndReason) => void;
+  /** What the upstream said so far: finished (done or a finish_reason), its own error, neither. */
+  outcome: () => 'done' | 'said_error' | 'unfinished';
+}
+
+/**
+ * The next item from the upstream within `idleMs`; undefined once the client's stream is closed
+ * (upstream failed, stalled or ended: an error event is added unless the upstream finished or
+ * sent its own).
+ */
+async function next<T>(
+  read: () => Promise<ReadableStreamReadResult<T>>,
+  end: Ending,
+  controller: ReadableStreamDefaultController<Uint8Array>,
+): Promise<T | undefined> {
+  let result: ReadableStreamReadResult<T>;
+  try {
+    result = await end.upstream.deadline.race(read(), end.idleMs);
+  } catch (err) {
+    if (end.ended()) return undefined;
+    const timedOut = err instanceof UpstreamTimeout;
+    controller.enqueue(end.failure(timedOut));
+    controller.close();
+    end.upstream.abort.abort();
+    end.finish(timedOut ? 'idle_timeout' : 'upstream_error');
+    return undefined;
+  }
+  if (!result.done) return result.value;
+  const outcome = end.outcome();
+  if (outcome === 'unfinished') controller.enqueue(end.failure(false));
+  controller.close();
+  end.finish(outcome === 'done' ? 'done' : 'upstream_error');
+  return undefined;
+}
+
+export type FrameRelayOptions = Omit<RelayOptions, 'mapEvent' | 'passthrough'>;
+
+/** A key the bookkeeping needs, with a value that is not `null` (a cheap test before parsing). */
+const MATTERS = /(?<!\\)"(?:usage|finish_reason|error)"\s*:\s*[^\sn]/;
+/** Generated text in a chunk (content, tool-call arguments, completions' text), as JSON. */
+const GENERATED = /(?<!\\)"(?:content|text|arguments)"\s*:\s*"((?:[^"\\]|\\.)*)"/g;
+
+/**
+ * The relay for an upstream that already speaks OpenAI's stream (`speaksOpenAI`): its
+ * bytes go to the client as they came, one frame (one or more whole events) per pull. Only
+ * events with a non-null `usage`, `finish_reason` or `error` are parsed; text for an estimate
+ * is read with a pattern. The usage chunk the gateway asked for on the client's behalf is cut
+ * out of its frame, every other byte unchanged. Same endings as `relayStream`.
+ */
+export function relayFrames(
+  upstream: FrameStreamSuccess,
+  options: FrameRelayOptions,
+): ReadableStream<Uint8Array> {
+  const { idleMs, onEnd, record, clientWantsUsage } = options;
+  let pending: Frame | undefined = upstream.first;
+  const failure = (timedOut: boolean) => openAIErrorEvent(streamError(timedOut));
+  const { seen, ending, finish } = relayEnding(upstream, idleMs, onEnd, failure);
+
+  const note = { clientWantsUsage, record, quick: true };
+
+  /** The frame's bytes for the client: as received, unless an event in it was cut. */
+  const forward = (frame: Frame): Uint8Array | null => {
+    let out: string[] | undefined;
+    const events = eventsOf(frame.text);
+    for (const [i, event] of events.entries()) {
+      const data = dataOf(event);
+      const forwarded = data === undefined ? data : noteChunk(data, seen, note);
+      if (forwarded === data) {
+        out?.push(`${event}\n\n`);
+        continue;
+      }
+      out ??= events.slice(0, i).map((e) => `${e}\n\n`);
+      if (forwarded !== null) out.push(`data: ${forwarded}\n\n`);
+    }
+    if (!out) return frame.bytes;
+    return out.length > 0 ? encoder.encode(out.join('')) : null;
+  };
+
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        for (;;) {
+          const frame = pending ?? (await next(upstream.frames.read, ending, controller));
+          pending = undefined;
+          if (!frame) return;
+          const out = forward(frame);
+          if (out) {
+            controller.enqueue(out);
+            return;
+          }
+        }
+      },
+      cancel() {
+        finish('client_abort');
+        upstream.abort.abort(new ClientGone('client disconnected'));
+        upstream.frames.cancel().catch(() => {});
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+const encoder = new TextEncoder();
+
+/** A JSON string's contents (without quotes) as text. */
+function jsonStringText(json: string): string {
+  if (!json.includes('\\')) return json;
+  try {
+    return JSON.parse(`"${json}"`) as string;
+  } catch {
+    return json;
+  }
 }
 
 /**

@@ -24,8 +24,8 @@ export { type ProbeResult, runProbes } from './probe.ts';
 /** The zone this request is held to (null: unrestricted), from its key, its tenant's
  * default and the deployment's forced zone. */
 export function requestZone(c: Context<AppEnv>): string | null | 'conflict' {
-  const { config } = c.var.deps;
-  const key = c.var.apiKey;
+  const { config } = c.get('deps');
+  const key = c.get('apiKey');
   return effectiveZone(
     keyZone(key?.residency, key?.tenant, config.tenants),
     config.routing.forceZone,
@@ -36,7 +36,7 @@ export async function routeRequest(
   c: Context<AppEnv>,
   model: ModelConfig,
 ): Promise<PlannedTarget[]> {
-  const { config, providers, health, random } = c.var.deps;
+  const { config, providers, health, random } = c.get('deps');
   const { regions, routing } = config;
   const zone = requestZone(c);
   if (zone === 'conflict') throw errors.residencyBlocked(routing.forceZone);
