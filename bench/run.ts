@@ -27,16 +27,15 @@ import {
   count,
   deterministicBody,
   drive,
-  type LoadResult,
   type Mode,
   measureStreams,
   median,
   percentile,
-  runLoad,
   type StreamStats,
   type StreamTiming,
   timeRequest,
 } from './lib/load.ts';
+import { type MeasuredRun, measureRun } from './lib/measure.ts';
 import { startPortkey } from './lib/portkey.ts';
 import {
   type Backends,
@@ -97,7 +96,7 @@ interface Target {
 }
 /** One measured run; `cpu`: CPU ms per request of the target's processes; `redisCpu`: of the
  * Redis side (the Upstash bridge's thread and redis-server) over the same run. */
-type Run = LoadResult & { cpu: CpuMs | null; redisCpu: number | null };
+type Run = MeasuredRun;
 type Summary = Pick<Run, 'rps' | 'p50' | 'p99' | 'cpu' | 'redisCpu'>;
 /** gateway / floor of one figure: computed per round (the two run back to back), then summarised. */
 interface Ratio {
@@ -423,35 +422,8 @@ async function probePeer(target: Target) {
   }
 }
 
-/** Warm-up, then one measured run; CPU per request from the target's processes around it. */
-async function measure(target: Target, mode: Mode): Promise<Run> {
-  const load = {
-    connections: SETTINGS.connections,
-    seconds: SETTINGS.warmupSeconds,
-    headers: target.headers,
-  };
-  await runLoad(target.url, mode, load);
-  const before = target.cpuMs?.() ?? null;
-  const redisBefore = backends!.redisCpuMs();
-  const result = await runLoad(target.url, mode, { ...load, seconds: SETTINGS.seconds });
-  const after = target.cpuMs?.() ?? null;
-  const redisAfter = backends!.redisCpuMs();
-  const redisCpu =
-    redisBefore === null || redisAfter === null ? null : (redisAfter - redisBefore) / result.ok;
-  if (result.failed > 0)
-    throw new Error(
-      `${target.name} ${mode}: ${result.failed} failed requests (${result.firstError ?? 'errors or timeouts'})`,
-    );
-  const perRequest = (key: keyof CpuMs) => (after![key] - before![key]) / result.ok;
-  const cpu =
-    before && after
-      ? {
-          worker: perRequest('worker'),
-          devProxy: perRequest('devProxy'),
-          wrangler: perRequest('wrangler'),
-        }
-      : null;
-  return { ...result, cpu, redisCpu };
+function measure(target: Target, mode: Mode): Promise<Run> {
+  return measureRun(target, mode, SETTINGS, () => backends!.redisCpuMs());
 }
 
 function summarise(runs: Run[]): Summary {
