@@ -88,7 +88,22 @@ describe('POST /v1/responses to an OpenAI target (pass-through)', () => {
       headers: { ...headers, 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'm', input: 'count', stream: true }),
     });
-    const events = await sse(res);
+    const relayed = await res.text();
+    // Byte for byte what the upstream writes for that request, but for its fresh ids and clock.
+    const direct = await scenario({ content: 'one two three' });
+    const upstream = await (
+      await fetch(`${direct.baseUrl}/v1/responses`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer k', 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'up-model', input: 'count', stream: true }),
+      })
+    ).text();
+    const fresh = (text: string) =>
+      text
+        .replace(/\b(resp|msg|fc|call)_[0-9a-f]+/g, '$1_ID')
+        .replace(/"created_at":\d+/g, '"created_at":0');
+    expect(fresh(relayed)).toBe(fresh(upstream));
+    const events = await sse(new Response(relayed));
     expect(events.map((e) => e.event)).toEqual([
       'response.created',
       'response.in_progress',
