@@ -80,6 +80,12 @@ export function createGateway(options: AppOptions): Gateway {
   app.route('/admin', requestLogRoutes());
   app.route('/admin', adminRoutes());
 
+  // A browser opening the gateway's root lands on the operator console (static assets).
+  app.get('/', async function consoleRedirect(c, next) {
+    if (!c.req.header('accept')?.includes('text/html')) return next();
+    return c.redirect('/console/', 302);
+  });
+
   app.notFound((c) => {
     const error = errors.notFound(c.req.path);
     return c.json(error.toBody(), 404);

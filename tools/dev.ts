@@ -25,6 +25,7 @@ import { createInterface } from 'node:readline';
 import { Redis } from '@upstash/redis/cloudflare';
 import { createKeySchema, KeyStore } from '../src/auth/index.ts';
 import { answers, Children } from './dev/children.ts';
+import { buildConsole } from './dev/console.ts';
 import { freePort, portInUse } from './dev/ports.ts';
 import { type Stack, startStack } from './dev/stack.ts';
 import { summaryLines } from './dev/summary.ts';
@@ -68,6 +69,8 @@ process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
 
 try {
+  // The operator console (console/), served by wrangler dev as static assets under /console.
+  await buildConsole();
   stack = await startStack({ env, children, signingKey, say });
   const { info } = stack;
   const keys = info.upstash.local ? await seedKeys(info.upstash) : null;

@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 echo "== typecheck"; npx tsc -p tsconfig.json
 echo "== lint"; npx biome check .
+echo "== console build"; npx vite build -c console/vite.config.ts --logLevel warn
 echo "== vitest"; npx vitest run "$@"

@@ -139,6 +139,24 @@ describe('npm run dev: the whole system', () => {
     }
   });
 
+  it('serves the operator console as static assets under /console, with a strict CSP', async () => {
+    expect(output).toContain(`${edge}/console/`);
+    const root = await fetch(`${edge}/`, { headers: { accept: 'text/html' }, redirect: 'manual' });
+    expect(root.status).toBe(302);
+    expect(root.headers.get('location')).toBe('/console/');
+    const page = await fetch(`${edge}/console/`);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('<div id="app">');
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    const script = html.match(/<script[^>]+src="([^"]+)"/)?.[1];
+    const js = await fetch(`${edge}${script}`);
+    expect(js.status).toBe(200);
+    expect(js.headers.get('content-type')).toContain('javascript');
+    // An API client at the root still gets the JSON 404.
+    expect((await fetch(`${edge}/`)).status).toBe(404);
+  });
+
   it('serves a self-hosted model from an origin, plain and streamed', async () => {
     const before = await simCounts();
     const client = openai(key('development'));

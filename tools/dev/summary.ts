@@ -24,6 +24,7 @@ export function summaryLines(opts: {
     '',
     '━━ edge LLM gateway: local run ━━',
     `edge         ${edgeUrl}   (wrangler dev, workers/gateway.dev.config.json)`,
+    `console      ${edgeUrl}/console/   (sign in with the admin token below)`,
     `redis        ${info.upstash.url}   (${info.upstash.backend})`,
     `postgres     ${info.usageDb.url.replace(/\/\/[^@]*@/, '//')}   (${info.usageDb.backend}: request log and usage, /admin/requests)`,
     ...info.origins.map((o) => {
