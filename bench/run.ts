@@ -20,6 +20,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { buildConsole } from '../tools/dev/console.ts';
 import type { CpuMs } from './lib/cpu.ts';
 import {
   API_KEY,
@@ -342,6 +343,7 @@ type Server = WranglerServer & { headers?: Record<string, string> };
 async function startOnWorkerd(vars: Record<string, string>, upstream: string): Promise<Server[]> {
   log('bundling with wrangler deploy --dry-run');
   const floor = bundle('bench/wrangler.passthrough.toml', join(stateDir, 'floor'));
+  await buildConsole(); // wrangler.toml's [assets] directory must exist to bundle
   const gateway = bundle('wrangler.toml', join(stateDir, 'gateway'));
   const gw = (name: string, extra: Record<string, string> = {}) =>
     startWorkerd({
