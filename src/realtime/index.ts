@@ -66,8 +66,10 @@ export async function realtimeHandler(c: Context<AppEnv>): Promise<Response> {
   annotateRequestLog(c, { provider: provider.id, upstream_model: target.model, realtime: true });
   c.header('x-gateway-provider', provider.id);
 
-  // One admission per response.create, settled by the response.done that ends it (FIFO).
-  const open: Promise<Admission | undefined>[] = [];
+  // One admission per response.create sent upstream, in the order sent, each settled by the
+  // response.done that ends it. A refused one is never sent, so it never waits for a done.
+  const open: Admission[] = [];
+  let closed = false;
   const settled = { provider: provider.id, upstreamModel: target.model };
   server.addEventListener('message', (event) => {
     const data = event.data;
@@ -77,22 +79,22 @@ export async function realtimeHandler(c: Context<AppEnv>): Promise<Response> {
     }
     const parsed = parseJson(data);
     const body = isObj(parsed) && isObj(parsed.response) ? parsed.response : {};
-    const admission = admit(c, {
+    void admit(c, {
       endpoint: 'chat/completions',
       body: { max_tokens: body.max_output_tokens ?? body.max_response_output_tokens },
       model,
     }).then(
-      (a) => {
+      (admission) => {
+        if (closed) return admission.settle({ usage: undefined, ...settled });
+        open.push(admission);
         upstream.send(data);
-        return a;
       },
       (err) => {
+        if (closed) return;
         const e = toGatewayError(err).toBody().error;
         server.send(JSON.stringify({ type: 'error', event_id: crypto.randomUUID(), error: e }));
-        return undefined;
       },
     );
-    open.push(admission);
   });
   upstream.addEventListener('message', (event) => {
     const data = event.data;
@@ -101,9 +103,10 @@ export async function realtimeHandler(c: Context<AppEnv>): Promise<Response> {
     const parsed = parseJson(data);
     if (!isObj(parsed) || parsed.type !== 'response.done') return;
     const usage = realtimeUsage(isObj(parsed.response) ? parsed.response.usage : undefined);
-    void open.shift()?.then((admission) => admission?.settle({ usage, ...settled }));
+    open.shift()?.settle({ usage, ...settled });
   });
   const closeBoth = (code: number, reason: string) => {
+    closed = true;
     for (const ws of [server, upstream]) {
       try {
         ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
@@ -111,9 +114,7 @@ export async function realtimeHandler(c: Context<AppEnv>): Promise<Response> {
         // Already closed.
       }
     }
-    for (const pending of open.splice(0)) {
-      void pending.then((a) => a?.settle({ usage: undefined, ...settled }));
-    }
+    for (const admission of open.splice(0)) admission.settle({ usage: undefined, ...settled });
   };
   server.addEventListener('close', (e) => closeBoth(e.code, e.reason));
   upstream.addEventListener('close', (e) => closeBoth(e.code, e.reason));

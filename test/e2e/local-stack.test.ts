@@ -416,6 +416,56 @@ describe('npm run dev: the whole system', () => {
     }, 10_000);
   });
 
+  it('a refused realtime response.create is answered with an error and the next one is still charged', async () => {
+    const admin = {
+      authorization: 'Bearer dev-admin-token-change-me',
+      'content-type': 'application/json',
+    };
+    const made = (await (
+      await fetch(`${edge}/admin/keys`, {
+        method: 'POST',
+        headers: admin,
+        body: JSON.stringify({
+          name: 'realtime tpm',
+          tenant: 'acme',
+          residency: 'none',
+          limits: { tokensPerMinute: 2_000 },
+        }),
+      })
+    ).json()) as { id: string; key: string };
+    const url = `${edge.replace('http', 'ws')}/v1/realtime?model=gpt-realtime`;
+    const socket = new WebSocket(url, ['realtime', `openai-insecure-api-key.${made.key}`]);
+    const events: Record<string, unknown>[] = [];
+    await new Promise<void>((resolve, reject) => {
+      socket.addEventListener('error', () => reject(new Error('websocket error')));
+      socket.addEventListener('message', (m) => {
+        const event = JSON.parse(String(m.data)) as Record<string, unknown>;
+        events.push(event);
+        // More than the whole tokens/min bucket: refused; then an ordinary one.
+        if (event.type === 'session.created') {
+          socket.send(
+            JSON.stringify({ type: 'response.create', response: { max_output_tokens: 100_000 } }),
+          );
+        }
+        if (event.type === 'error') socket.send(JSON.stringify({ type: 'response.create' }));
+        if (event.type === 'response.done') resolve();
+      });
+    });
+    socket.close();
+    expect(events.find((e) => e.type === 'error')).toMatchObject({
+      error: { code: 'rate_limit_exceeded' },
+    });
+    const reported = (events.at(-1)!.response as { usage: { output_tokens: number } }).usage;
+    await waitFor(async () => {
+      const usage = (await (
+        await fetch(`${edge}/admin/keys/${made.id}/usage`, { headers: admin })
+      ).json()) as {
+        month_usage: { completion_tokens: number };
+      };
+      return usage.month_usage.completion_tokens === reported.output_tokens;
+    }, 10_000);
+  });
+
   it('refuses a realtime upgrade without a key, and an EU key reaches only the EU endpoint', async () => {
     const url = `${edge.replace('http', 'ws')}/v1/realtime?model=gpt-realtime`;
     const refused = await new Promise<string>((resolve) => {
