@@ -14,6 +14,7 @@ import { allowOnly } from '../routes/method.ts';
 import { parseBody } from '../routes/parse.ts';
 import { periods, readUsage } from '../usage/counters.ts';
 import { adminUnavailable, authenticateAdmin } from './access.ts';
+import { healthDocument } from './health.ts';
 
 /** What to purge: one scope (a tenant, a key, or the global scope) and/or one model. */
 const purgeSchema = z
@@ -120,11 +121,14 @@ export function adminRoutes(): Hono<AppEnv & { Variables: { actor: string; store
     return c.json({ object: 'list', data: await c.var.store.audit(limit) });
   });
 
+  admin.get('/health', async (c) => c.json(await healthDocument(c.var.deps)));
+
   allowOnly(admin, '/keys', 'GET', 'POST');
   allowOnly(admin, '/keys/:id', 'GET', 'PATCH', 'DELETE');
   allowOnly(admin, '/keys/:id/usage', 'GET');
   allowOnly(admin, '/cache/purge', 'POST');
   allowOnly(admin, '/audit', 'GET');
+  allowOnly(admin, '/health', 'GET');
 
   return admin;
 }
