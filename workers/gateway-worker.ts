@@ -15,11 +15,14 @@ export function gatewayWorker(rawConfig: unknown): ExportedHandler {
     USAGE_EVENTS?: EventQueue;
     USAGE_DB?: Hyperdrive;
   };
+  const config = loadConfig(rawConfig, bindings);
   const gateway = createGateway({
-    config: loadConfig(rawConfig, bindings),
-    // Usage events go to the queue ([[queues.producers]]); the admin request log reads
-    // PostgreSQL through Hyperdrive ([[hyperdrive]]).
+    config,
+    // Usage events go to the queue ([[queues.producers]]), those of a zone with its own queue
+    // (events.zoneQueues) to that one; the admin request log reads PostgreSQL through
+    // Hyperdrive ([[hyperdrive]]).
     events: bindings.USAGE_EVENTS,
+    zoneEvents: zoneQueues(config.events.zoneQueues, bindings),
     usageDb: bindings.USAGE_DB,
   });
   return {
@@ -35,4 +38,22 @@ export function gatewayWorker(rawConfig: unknown): ExportedHandler {
       );
     },
   };
+}
+
+/** The queue bindings `events.zoneQueues` names; a missing one fails at startup. */
+function zoneQueues(
+  names: Record<string, string>,
+  bindings: Record<string, unknown>,
+): Record<string, EventQueue> {
+  const out: Record<string, EventQueue> = {};
+  for (const [zone, binding] of Object.entries(names)) {
+    const queue = bindings[binding] as EventQueue | undefined;
+    if (typeof queue?.sendBatch !== 'function') {
+      throw new Error(
+        `events.zoneQueues.${zone}: no queue producer bound as ${binding} (wrangler.toml [[queues.producers]])`,
+      );
+    }
+    out[zone] = queue;
+  }
+  return out;
 }
