@@ -16,7 +16,7 @@ import { periods, readUsage } from '../../src/usage/counters.ts';
 import { type FakeOpenAI, startFakeOpenAI } from '../../tools/fakes/openai.ts';
 import { type LocalPostgres, migrate, startLocalPostgres } from '../../tools/postgres/index.ts';
 import { type LocalUpstash, startLocalUpstash } from '../../tools/upstash/index.ts';
-import { freePort, type Running, startProcess } from './processes.ts';
+import { freePort, type Running, startProcess, wranglerDevArgs } from './processes.ts';
 
 /** As the issue asks: 1,000 (100 of each kind of ending), about 20 s under `wrangler dev`. */
 const REQUESTS = 1_000;
@@ -101,25 +101,10 @@ beforeAll(async () => {
     ADMIN_TOKEN: ADMIN,
     ACME_ADMIN_TOKEN: ACME_ADMIN,
   };
-  const args = [
-    process.execPath,
-    'node_modules/wrangler/bin/wrangler.js',
-    'dev',
-    '-c',
-    'test/e2e/fixtures/wrangler.usage.toml',
-    '-c',
-    'workers/usage-consumer.wrangler.toml',
-    '--ip',
-    '127.0.0.1',
-    '--port',
-    String(port),
-    '--inspector-port',
-    String(await freePort()),
-    '--persist-to',
-    `.wrangler/state-e2e-${port}`,
-    '--show-interactive-dev-session=false',
-  ];
-  for (const [name, value] of Object.entries(vars)) args.push('--var', `${name}:${value}`);
+  const args = await wranglerDevArgs(port, {
+    configs: ['test/e2e/fixtures/wrangler.usage.toml', 'workers/usage-consumer.wrangler.toml'],
+    vars,
+  });
   dev = await startProcess(args, {
     port,
     env: { CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_USAGE_DB: pg.url },

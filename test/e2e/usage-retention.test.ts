@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensurePartitions, partitionName, writeEvents } from '../../src/usage-store/index.ts';
 import { type LocalPostgres, migrate, startLocalPostgres } from '../../tools/postgres/index.ts';
 import { dayFromToday, makeEvent } from '../usage-store/helpers.ts';
-import { freePort, type Running, startProcess } from './processes.ts';
+import { freePort, type Running, startProcess, wranglerDevArgs } from './processes.ts';
 
 const TENANT = 'retention-e2e';
 const DAY = 86_400_000;
@@ -74,29 +74,15 @@ describe("the consumer's cron through wrangler dev", () => {
     expect(await payloads()).toEqual([...payloadDays.expired, ...payloadDays.kept]);
 
     const port = await freePort();
-    const args = [
-      process.execPath,
-      'node_modules/wrangler/bin/wrangler.js',
-      'dev',
-      '-c',
-      'workers/usage-consumer.wrangler.toml',
-      '--test-scheduled',
-      '--ip',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--inspector-port',
-      String(await freePort()),
-      '--persist-to',
-      `.wrangler/state-e2e-${port}`,
-      '--show-interactive-dev-session=false',
-      '--var',
-      'USAGE_RAW_RETENTION_DAYS:10',
-      '--var',
-      'USAGE_HOURLY_RETENTION_DAYS:20',
-      '--var',
-      'USAGE_DAILY_RETENTION_DAYS:40',
-    ];
+    const args = await wranglerDevArgs(port, {
+      configs: ['workers/usage-consumer.wrangler.toml'],
+      extra: ['--test-scheduled'],
+      vars: {
+        USAGE_RAW_RETENTION_DAYS: '10',
+        USAGE_HOURLY_RETENTION_DAYS: '20',
+        USAGE_DAILY_RETENTION_DAYS: '40',
+      },
+    });
     // The Worker has no fetch handler: the first `/__scheduled` that answers 200 is the
     // runtime being up, and the cron's run (the job is idempotent if it runs more than once).
     dev = await startProcess(args, {
