@@ -40,7 +40,11 @@ export function gatewayWorker(rawConfig: unknown): ExportedHandler {
   };
 }
 
-/** The queue bindings `events.zoneQueues` names; a missing one fails at startup. */
+/**
+ * The queue bindings `events.zoneQueues` names. A missing one is said once and left out: that
+ * zone's events then go to USAGE_EVENTS and their payloads nowhere (never outside the zone).
+ * Not an error: a Worker with no queues at all (the plain-workerd bench) must still start.
+ */
 function zoneQueues(
   names: Record<string, string>,
   bindings: Record<string, unknown>,
@@ -48,12 +52,15 @@ function zoneQueues(
   const out: Record<string, EventQueue> = {};
   for (const [zone, binding] of Object.entries(names)) {
     const queue = bindings[binding] as EventQueue | undefined;
-    if (typeof queue?.sendBatch !== 'function') {
-      throw new Error(
-        `events.zoneQueues.${zone}: no queue producer bound as ${binding} (wrangler.toml [[queues.producers]])`,
+    if (typeof queue?.sendBatch === 'function') out[zone] = queue;
+    else if (bindings.USAGE_EVENTS) {
+      console.warn(
+        JSON.stringify({
+          level: 'warn',
+          msg: `events.zoneQueues.${zone}: no queue bound as ${binding}; that zone's payloads are not captured`,
+        }),
       );
     }
-    out[zone] = queue;
   }
   return out;
 }
