@@ -31,6 +31,8 @@ export interface AppOptions {
   random?: () => number;
   /** The Cloudflare Queue producer binding usage events go to. Default none: no events. */
   events?: EventQueue | undefined;
+  /** Queue producer bindings by residency zone (`events.zoneQueues` resolved). Default none. */
+  zoneEvents?: Record<string, EventQueue> | undefined;
   /** The usage store for the admin request log (a Hyperdrive binding). Default none. */
   usageDb?: UsageDb | undefined;
   /** The key console session cookies are signed with (`ADMIN_SESSION_SECRET`). Default: one
@@ -64,6 +66,14 @@ export function createGateway(options: AppOptions): Gateway {
       options.events && config.events.enabled
         ? new EventBatcher(options.events, config.events)
         : undefined,
+    zoneEvents: new Map(
+      options.events && config.events.enabled
+        ? Object.entries(options.zoneEvents ?? {}).map(([zone, queue]) => [
+            zone,
+            new EventBatcher(queue, config.events),
+          ])
+        : [],
+    ),
     usageDb: options.usageDb,
     sessionSecret: options.sessionSecret || undefined,
   };

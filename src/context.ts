@@ -4,6 +4,7 @@ import type { KeyRecord } from './auth/keys.ts';
 import type { KeyLookup } from './auth/lookup.ts';
 import type { KeyStore } from './auth/store.ts';
 import type { ResponseCache } from './cache/store.ts';
+import type { PendingCapture } from './capture/index.ts';
 import type { GatewayConfig } from './config/index.ts';
 import type { EventBatcher } from './events/index.ts';
 import type { RequestLogger, RequestLogRecord } from './observability/index.ts';
@@ -29,6 +30,9 @@ export interface GatewayDeps {
   keys: KeyLookup | undefined;
   /** Usage events to the queue; absent when no queue is bound or `events.enabled` is off. */
   events: EventBatcher | undefined;
+  /** Usage events of requests held to a zone, by zone (`events.zoneQueues`): queues that
+   * keep their messages in the zone. Empty when none is bound. */
+  zoneEvents: Map<string, EventBatcher>;
   /** The usage store (PostgreSQL through Hyperdrive) the admin request log reads. */
   usageDb: UsageDb | undefined;
   /** Signs console session cookies (`ADMIN_SESSION_SECRET`); absent: a key derived from the
@@ -49,6 +53,8 @@ export type AppEnv = {
     logDeferred: boolean;
     /** The authenticated gateway key; absent when auth is disabled. */
     apiKey?: KeyRecord;
+    /** This request's prompt and answer, when its tenant captures payloads (src/capture). */
+    capture?: PendingCapture;
   };
 };
 

@@ -15,11 +15,14 @@ export function gatewayWorker(rawConfig: unknown): ExportedHandler {
     USAGE_EVENTS?: EventQueue;
     USAGE_DB?: Hyperdrive;
   };
+  const config = loadConfig(rawConfig, bindings);
   const gateway = createGateway({
-    config: loadConfig(rawConfig, bindings),
-    // Usage events go to the queue ([[queues.producers]]); the admin request log reads
-    // PostgreSQL through Hyperdrive ([[hyperdrive]]).
+    config,
+    // Usage events go to the queue ([[queues.producers]]), those of a zone with its own queue
+    // (events.zoneQueues) to that one; the admin request log reads PostgreSQL through
+    // Hyperdrive ([[hyperdrive]]).
     events: bindings.USAGE_EVENTS,
+    zoneEvents: zoneQueues(config.events.zoneQueues, bindings),
     usageDb: bindings.USAGE_DB,
     // A Worker secret; unset: console sessions are signed with a key derived from the tokens.
     sessionSecret:
@@ -38,4 +41,29 @@ export function gatewayWorker(rawConfig: unknown): ExportedHandler {
       );
     },
   };
+}
+
+/**
+ * The queue bindings `events.zoneQueues` names. A missing one is said once and left out: that
+ * zone's events then go to USAGE_EVENTS and their payloads nowhere (never outside the zone).
+ * Not an error: a Worker with no queues at all (the plain-workerd bench) must still start.
+ */
+function zoneQueues(
+  names: Record<string, string>,
+  bindings: Record<string, unknown>,
+): Record<string, EventQueue> {
+  const out: Record<string, EventQueue> = {};
+  for (const [zone, binding] of Object.entries(names)) {
+    const queue = bindings[binding] as EventQueue | undefined;
+    if (typeof queue?.sendBatch === 'function') out[zone] = queue;
+    else if (bindings.USAGE_EVENTS) {
+      console.warn(
+        JSON.stringify({
+          level: 'warn',
+          msg: `events.zoneQueues.${zone}: no queue bound as ${binding}; that zone's payloads are not captured`,
+        }),
+      );
+    }
+  }
+  return out;
 }

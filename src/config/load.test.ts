@@ -54,7 +54,24 @@ describe('loadConfig', () => {
       flushMs: 25,
       sendAttempts: 3,
       retryDelayMs: 100,
+      zoneQueues: {},
     });
+  });
+
+  it('a tenant captures no payloads unless its config says so', () => {
+    const vars = { OPENAI_API_KEY: 'sk-test-123456' };
+    const config = loadConfig({ ...minimal, tenants: { acme: {} } }, vars);
+    expect(config.tenants.acme!.payloadCapture).toEqual({
+      enabled: false,
+      retentionDays: 7,
+      maxBytes: 32_768,
+    });
+    expect(() =>
+      loadConfig(
+        { ...minimal, tenants: { acme: { payloadCapture: { maxBytes: 200_000 } } } },
+        vars,
+      ),
+    ).toThrow(/tenants\.acme\.payloadCapture\.maxBytes/);
   });
 
   it('uses ${VAR:-default} when the variable is unset or empty', () => {

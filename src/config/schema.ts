@@ -335,6 +335,27 @@ export const responsesSchema = z.object({
   redisZones: z.array(z.string().min(1)).default([]),
 });
 
+/** Capture of a tenant's prompts and answers (src/capture) into the usage store's
+ * `request_payloads` table, redacted of secrets in the isolate. */
+export const payloadCaptureSchema = z.object({
+  /** Keep the request's prompt (messages / prompt / input) and the answer's text for this
+   * tenant's requests. Default false: no text leaves the request, in any event, log or table. */
+  enabled: z.boolean().default(false),
+  /** Days a captured payload is kept at most: its day partition is dropped at the start of
+   * the UTC day `retentionDays` after the request's day. Keep it shorter than the raw events'
+   * (USAGE_RAW_RETENTION_DAYS, 30). Default 7. */
+  retentionDays: z.number().int().min(1).max(365).default(7),
+  /** Bytes kept of each side (prompt, answer) as JSON text; past it the text is cut and ends
+   * with a `…[truncated N bytes]` marker. At most 48 KiB, so an event with both sides stays
+   * under Queues' 128 KB a message. Default 32 768 (32 KiB). */
+  maxBytes: z
+    .number()
+    .int()
+    .min(256)
+    .max(48 * 1024)
+    .default(32 * 1024),
+});
+
 export const eventsSchema = z.object({
   /** Send one usage event per /v1 request to the queue bound as USAGE_EVENTS (when one is
    * bound). "true"/"false" strings are accepted: "\${GATEWAY_EVENTS_ENABLED:-true}".
@@ -348,6 +369,12 @@ export const eventsSchema = z.object({
   sendAttempts: z.number().int().min(1).max(10).default(3),
   /** Wait before the second try of a sendBatch, doubled each time. Default 100 ms. */
   retryDelayMs: z.number().int().min(0).default(100),
+  /** Queue producer bindings by residency zone, e.g. `{"eu": "USAGE_EVENTS_EU"}` (a queue
+   * created in the EU jurisdiction): the events of a request held to that zone go there, not
+   * to USAGE_EVENTS. A captured payload rides only in a queue of its request's zone (this
+   * map's, or USAGE_EVENTS when `routing.forceZone` is that zone); otherwise it is left out,
+   * counted and logged. Default none. */
+  zoneQueues: z.record(z.string().min(1), z.string().min(1)).default({}),
 });
 
 export const configSchema = z
@@ -366,6 +393,7 @@ export const configSchema = z
           /** Browser origins allowed for this tenant's keys (CORS), e.g.
            * `https://app.acme.com`. Default none. */
           corsOrigins: z.array(corsOrigin).default([]),
+          payloadCapture: payloadCaptureSchema.prefault({}),
         }),
       )
       .default({}),
@@ -477,4 +505,5 @@ export type Price = z.output<typeof priceSchema>;
 export type RegionConfig = z.output<typeof regionSchema>;
 export type CacheConfig = z.output<typeof cacheSchema>;
 export type EventsConfig = z.output<typeof eventsSchema>;
+export type PayloadCaptureConfig = z.output<typeof payloadCaptureSchema>;
 export type RoutingConfig = z.output<typeof routingSchema>;

@@ -16,6 +16,8 @@ export interface EventBatcherOptions {
   retryDelayMs: number;
 }
 
+const UTF8 = new TextEncoder();
+
 /** Queues' own limit on the bytes of one sendBatch call, less room for its framing. */
 const MAX_BATCH_BYTES = 250_000;
 
@@ -98,7 +100,10 @@ export function chunks(events: UsageEvent[], size: number): UsageEvent[][] {
   let current: UsageEvent[] = [];
   let bytes = 0;
   for (const event of events) {
-    const length = JSON.stringify(event).length;
+    const json = JSON.stringify(event);
+    // Without a payload the event is ASCII but for clipped client strings; a payload's text
+    // may be any script, so its bytes are counted as UTF-8.
+    const length = event.payload ? UTF8.encode(json).byteLength : json.length;
     if (current.length > 0 && (current.length >= size || bytes + length > MAX_BATCH_BYTES)) {
       out.push(current);
       current = [];

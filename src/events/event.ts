@@ -1,10 +1,12 @@
+import type { RequestPayload } from '../capture/payload.ts';
 import type { RequestLogRecord } from '../observability/request-log.ts';
 
 /**
  * The usage event of one request, built from its finished log record (the one place every
  * ending passes through: JSON, stream end or cut, cache hit, refusals, upstream failures).
  * Pure. It holds no prompt or answer text, no headers and no key material: only what the
- * log line already holds, in a flat, stable shape for the usage store.
+ * log line already holds, in a flat, stable shape for the usage store. The one exception is
+ * `payload`, set (by `emitUsageEvent`) only for a tenant that captures payloads.
  */
 export interface UsageEvent {
   /** Made by the gateway, once per request: the idempotency key of the store. */
@@ -45,6 +47,9 @@ export interface UsageEvent {
   failures: string[];
   limits: string | null;
   native: string | null;
+  /** The captured prompt and answer (src/capture), redacted; absent unless the tenant's
+   * `payloadCapture` is on and a queue of the request's zone takes the event. */
+  payload?: RequestPayload;
 }
 
 export interface RouteSummary {

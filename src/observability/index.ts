@@ -1,5 +1,5 @@
 /** Observability: the per-request log line (middleware + stream hand-off) and secret redaction. */
-export { clip, redact, scrubUpstreamText } from './redact.ts';
+export { clip, redact, redactSecrets, scrubUpstreamText } from './redact.ts';
 export {
   annotateRequestLog,
   consoleRequestLogger,

@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { type CacheEntry, chunksFromBody } from '../cache/index.ts';
+import { answerText, captureAnswer } from '../capture/index.ts';
 import type { AppEnv } from '../context.ts';
 import type { Admission } from '../limits/index.ts';
 import { annotateRequestLog, deferRequestLog } from '../observability/index.ts';
@@ -38,6 +39,7 @@ export function answerFromCache(
   const cost = admission.cost(settlement);
   admission.settle(settlement);
   annotateRequestLog(c, { cache_tier: hit.tier, usage: settlement.usage, cost_usd: cost / 1e9 });
+  captureAnswer(c, answerText(entry.body));
 
   if (!options.stream) {
     c.header('x-gateway-cost-usd', formatUsd(cost));

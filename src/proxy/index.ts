@@ -8,6 +8,7 @@
  */
 import type { Context } from 'hono';
 import { assembleFromChunks, lookupCache } from '../cache/index.ts';
+import { answerText, captureAnswer, capturePrompt } from '../capture/index.ts';
 import type { ModelConfig } from '../config/index.ts';
 import { type AppEnv, waitUntil } from '../context.ts';
 import { admit } from '../limits/index.ts';
@@ -39,6 +40,7 @@ export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<
   const clientWantsUsage = stream && streamOptions(body).include_usage === true;
   const signal = c.req.raw.signal;
   annotateRequestLog(c, { model: String(body.model), stream });
+  capturePrompt(c, body);
   const plan = await routeRequest(c, request.model);
   const cached = await lookupCache(c, { endpoint, body, native });
   c.header('x-gateway-cache', cached.status);
@@ -111,6 +113,7 @@ export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<
     const settlement = { usage, provider: provider.id, upstreamModel: target.model };
     const cost = admission.cost(settlement);
     admission.settle(settlement);
+    captureAnswer(c, answerText(mapped));
     annotateRequestLog(c, { usage, cost_usd: cost / 1e9, ttfb_ms: Date.now() - startedAt });
     c.header('x-gateway-cost-usd', formatUsd(cost));
     if (cached.status === 'MISS') {
@@ -139,6 +142,7 @@ export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<
     const usage = end.usage ?? estimatedUsage(promptEstimate(), end.completionText);
     const settlement = { usage, provider: provider.id, upstreamModel: target.model };
     admission.settle(settlement);
+    captureAnswer(c, end.completionText);
     finishLog({
       cost_usd: admission.cost(settlement) / 1e9,
       status: 200,

@@ -57,6 +57,15 @@ const eventSchema = z
     at: z.iso.datetime({ offset: true }),
     status: z.number().int(),
     latency_ms: z.number().int().min(0),
+    payload: z
+      .object({
+        expires_on: z.iso.date(),
+        prompt: z.string().nullable(),
+        answer: z.string().nullable(),
+        prompt_truncated: z.boolean(),
+        answer_truncated: z.boolean(),
+      })
+      .optional(),
   })
   .loose();
 

@@ -90,7 +90,15 @@ export async function getRequest(
     SELECT * FROM usage_events
     WHERE (${isUuid ? sql`id = ${id}::uuid OR ` : sql``} request_id = ${id}) ${scope}
     ORDER BY at DESC LIMIT 1`;
-  return rows[0] ? present(rows[0]) : undefined;
+  if (!rows[0]) return undefined;
+  // The captured payload, if its tenant captures them and it has not expired (its partition
+  // is dropped within the hour its expiry day begins).
+  const [payload] = await sql<Record<string, unknown>[]>`
+    SELECT expires_on::text AS expires_on, prompt, answer, prompt_truncated, answer_truncated
+    FROM request_payloads
+    WHERE id = ${rows[0].id as string}::uuid AND expires_on > (now() AT TIME ZONE 'UTC')::date
+    LIMIT 1`;
+  return { ...present(rows[0]), payload: payload ?? null };
 }
 
 export interface SeriesPoint {

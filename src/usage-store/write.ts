@@ -51,25 +51,35 @@ export function forgetPartition(sql: Sql, name: string): void {
   knownPartitions.delete(partitionKey(sql, name));
 }
 
-/** `usage_events_p20261201` for the UTC day of `at`. */
-export function partitionName(day: string): string {
-  return `usage_events_p${day.replaceAll('-', '')}`;
+/** The day-partitioned tables: raw events by the request's day, payloads by their expiry day. */
+export type PartitionedTable = 'usage_events' | 'request_payloads';
+
+/** `usage_events_p20261201` for the UTC day 2026-12-01. */
+export function partitionName(day: string, table: PartitionedTable = 'usage_events'): string {
+  return `${table}_p${day.replaceAll('-', '')}`;
 }
 
-/** Creates the day partitions (YYYY-MM-DD, UTC) that do not exist yet. */
-export async function ensurePartitions(sql: Sql, days: Iterable<string>): Promise<void> {
+/** Creates the day partitions (YYYY-MM-DD, UTC) of `table` that do not exist yet. */
+export async function ensurePartitions(
+  sql: Sql,
+  days: Iterable<string>,
+  table: PartitionedTable = 'usage_events',
+): Promise<void> {
   for (const day of new Set(days)) {
-    const name = partitionName(day);
+    const name = partitionName(day, table);
     const key = partitionKey(sql, name);
     if (knownPartitions.has(key)) continue;
     if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new Error(`not a day: ${day}`);
     const next = new Date(`${day}T00:00:00Z`);
     next.setUTCDate(next.getUTCDate() + 1);
     const to = next.toISOString().slice(0, 10);
+    const bounds =
+      table === 'usage_events'
+        ? `FROM ('${day} 00:00:00+00') TO ('${to} 00:00:00+00')`
+        : `FROM ('${day}') TO ('${to}')`;
     try {
       await sql.unsafe(
-        `CREATE TABLE IF NOT EXISTS ${name} PARTITION OF usage_events
-         FOR VALUES FROM ('${day} 00:00:00+00') TO ('${to} 00:00:00+00')`,
+        `CREATE TABLE IF NOT EXISTS ${name} PARTITION OF ${table} FOR VALUES ${bounds}`,
       );
     } catch (err) {
       // Two writers creating the same partition at once: the loser sees a duplicate; the
@@ -80,26 +90,45 @@ export async function ensurePartitions(sql: Sql, days: Iterable<string>): Promis
   }
 }
 
+/** Today's UTC day, YYYY-MM-DD. */
+function today(): string {
+  return new Date().toISOString().slice(0, 10);
+}
+
 /**
- * Writes a batch of events and their rollups in one transaction. Idempotent: an event whose
- * (at, id) is already stored is skipped, and only the rows this insert added are counted in
- * the rollups, so a redelivered batch adds nothing. Returns how many rows were new.
+ * Writes a batch of events, their payloads and their rollups in one transaction. Idempotent:
+ * an event whose (at, id) is already stored is skipped, and only the rows this insert added
+ * are counted in the rollups, so a redelivered batch adds nothing; a payload already stored
+ * (same expiry day and id) is skipped too, and one already past its expiry day is not
+ * written. Returns how many event rows were new.
  */
 export async function writeEvents(sql: Sql, events: readonly UsageEvent[]): Promise<number> {
   if (events.length === 0) return 0;
   const days = events.map((e) => e.at.slice(0, 10));
-  await ensurePartitions(sql, days);
+  const now = today();
+  const payloads = events.filter((e) => e.payload !== undefined && e.payload.expires_on > now);
+  const expiryDays = payloads.map((e) => e.payload!.expires_on);
+  const ensure = async () => {
+    await ensurePartitions(sql, days);
+    await ensurePartitions(sql, expiryDays, 'request_payloads');
+  };
+  await ensure();
   try {
-    return await insertBatch(sql, events);
+    return await insertBatch(sql, events, payloads);
   } catch (err) {
     if (!/no partition of relation/.test(String((err as Error).message))) throw err;
     for (const day of days) forgetPartition(sql, partitionName(day));
-    await ensurePartitions(sql, days);
-    return insertBatch(sql, events);
+    for (const day of expiryDays) forgetPartition(sql, partitionName(day, 'request_payloads'));
+    await ensure();
+    return insertBatch(sql, events, payloads);
   }
 }
 
-function insertBatch(sql: Sql, events: readonly UsageEvent[]): Promise<number> {
+function insertBatch(
+  sql: Sql,
+  events: readonly UsageEvent[],
+  payloads: readonly UsageEvent[],
+): Promise<number> {
   return sql.begin(async (tx) => {
     const rows = events.map((e) => ({
       ...e,
@@ -112,11 +141,33 @@ function insertBatch(sql: Sql, events: readonly UsageEvent[]): Promise<number> {
       RETURNING id`;
     const added = new Set(inserted.map((r) => r.id));
     const fresh = events.filter((e) => added.has(e.id));
+    if (payloads.length > 0) {
+      const payloadRows = payloads.map((e) => ({
+        id: e.id,
+        at: e.at,
+        tenant: e.tenant,
+        ...e.payload!,
+      }));
+      await tx`
+        INSERT INTO request_payloads ${tx(payloadRows, ...PAYLOAD_COLUMNS)}
+        ON CONFLICT (expires_on, id) DO NOTHING`;
+    }
     await upsertRollups(tx, 'hour', rollupRows(fresh, 'hour'));
     await upsertRollups(tx, 'day', rollupRows(fresh, 'day'));
     return fresh.length;
   });
 }
+
+const PAYLOAD_COLUMNS = [
+  'id',
+  'expires_on',
+  'at',
+  'tenant',
+  'prompt',
+  'answer',
+  'prompt_truncated',
+  'answer_truncated',
+] as const;
 
 const ROLLUP_COLUMNS = [
   'bucket',

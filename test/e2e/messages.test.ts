@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeAnthropic } from '../../tools/fakes/anthropic.ts';
 import { startFakeOpenAI } from '../../tools/fakes/openai.ts';
 import type { FakeServer, RecordedRequest } from '../../tools/fakes/scenario-server.ts';
-import { freePort, type Running, startProcess } from './processes.ts';
+import { freePort, type Running, startProcess, wranglerDevArgs } from './processes.ts';
 
 let fakes: FakeServer[] = [];
 let dev: Running;
@@ -48,26 +48,13 @@ beforeAll(async () => {
   scenarios.openai = await scenario(openai.url, [{ content: 'Translated from OpenAI.' }]);
   const port = await freePort();
   dev = await startProcess(
-    [
-      process.execPath,
-      'node_modules/wrangler/bin/wrangler.js',
-      'dev',
-      '-c',
-      'test/e2e/fixtures/wrangler.messages.toml',
-      '--ip',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--inspector-port',
-      String(await freePort()),
-      '--persist-to',
-      `.wrangler/state-e2e-${port}`,
-      '--show-interactive-dev-session=false',
-      '--var',
-      `ANTHROPIC_URL:${scenarios.anthropic.baseUrl}`,
-      '--var',
-      `OPENAI_URL:${scenarios.openai.baseUrl}`,
-    ],
+    await wranglerDevArgs(port, {
+      configs: ['test/e2e/fixtures/wrangler.messages.toml'],
+      vars: {
+        ANTHROPIC_URL: scenarios.anthropic.baseUrl,
+        OPENAI_URL: scenarios.openai.baseUrl,
+      },
+    }),
     { port, env: { X_LOCAL_OBSERVABILITY: 'false', X_LOCAL_EXPLORER: 'false' } },
   );
 }, 120_000);

@@ -61,6 +61,34 @@ export async function startProcess(
   throw new Error(`${args.join(' ')} did not become ready:\n${output.slice(-3000)}`);
 }
 
+/**
+ * The command line of `wrangler dev` (this Node) over `configs` (-c each) on `port`, with its
+ * own inspector port and state directory (to run beside another), `vars` as --var, and
+ * `extra` flags.
+ */
+export async function wranglerDevArgs(
+  port: number,
+  opts: { configs: string[]; vars?: Record<string, string>; extra?: string[] },
+): Promise<string[]> {
+  const args = [process.execPath, 'node_modules/wrangler/bin/wrangler.js', 'dev'];
+  for (const config of opts.configs) args.push('-c', config);
+  args.push(
+    ...(opts.extra ?? []),
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--inspector-port',
+    String(await freePort()),
+    '--persist-to',
+    `.wrangler/state-e2e-${port}`,
+    '--show-interactive-dev-session=false',
+  );
+  for (const [name, value] of Object.entries(opts.vars ?? {}))
+    args.push('--var', `${name}:${value}`);
+  return args;
+}
+
 /** `wrangler dev` of the root wrangler.toml on `port`, with `vars` as --var. */
 export async function startWranglerDev(
   port: number,

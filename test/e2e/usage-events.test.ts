@@ -16,12 +16,13 @@ import { periods, readUsage } from '../../src/usage/counters.ts';
 import { type FakeOpenAI, startFakeOpenAI } from '../../tools/fakes/openai.ts';
 import { type LocalPostgres, migrate, startLocalPostgres } from '../../tools/postgres/index.ts';
 import { type LocalUpstash, startLocalUpstash } from '../../tools/upstash/index.ts';
-import { freePort, type Running, startProcess } from './processes.ts';
+import { freePort, type Running, startProcess, wranglerDevArgs } from './processes.ts';
 
 /** As the issue asks: 1,000 (100 of each kind of ending), about 20 s under `wrangler dev`. */
 const REQUESTS = 1_000;
 const ADMIN = 'e2e-admin-token-0123456789';
 const ACME_ADMIN = 'e2e-acme-admin-token-0123456789';
+const CAPTURED_ADMIN = 'e2e-captured-admin-token-0123456789';
 const PROMPT_MARKER = 'secret-prompt-text-';
 /** The request ids of the mixed run, in order (request i is of kind i % 10). */
 const sent: string[] = [];
@@ -32,6 +33,8 @@ let pg: LocalPostgres;
 let dev: Running;
 let sql: Sql;
 const keys: Record<'acme' | 'limited' | 'eu' | 'globex', { id: string; key: string }> = {} as never;
+/** The key of the one tenant that captures payloads (kept out of `keys`: the mixed run). */
+let captured: { id: string; key: string };
 
 async function scenario(steps: Record<string, unknown>[]): Promise<string> {
   const res = await fetch(`${fake.url}/__scenarios`, {
@@ -100,26 +103,12 @@ beforeAll(async () => {
     UPSTASH_REDIS_REST_TOKEN: upstash.token,
     ADMIN_TOKEN: ADMIN,
     ACME_ADMIN_TOKEN: ACME_ADMIN,
+    CAPTURED_ADMIN_TOKEN: CAPTURED_ADMIN,
   };
-  const args = [
-    process.execPath,
-    'node_modules/wrangler/bin/wrangler.js',
-    'dev',
-    '-c',
-    'test/e2e/fixtures/wrangler.usage.toml',
-    '-c',
-    'workers/usage-consumer.wrangler.toml',
-    '--ip',
-    '127.0.0.1',
-    '--port',
-    String(port),
-    '--inspector-port',
-    String(await freePort()),
-    '--persist-to',
-    `.wrangler/state-e2e-${port}`,
-    '--show-interactive-dev-session=false',
-  ];
-  for (const [name, value] of Object.entries(vars)) args.push('--var', `${name}:${value}`);
+  const args = await wranglerDevArgs(port, {
+    configs: ['test/e2e/fixtures/wrangler.usage.toml', 'workers/usage-consumer.wrangler.toml'],
+    vars,
+  });
   dev = await startProcess(args, {
     port,
     env: { CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_USAGE_DB: pg.url },
@@ -142,6 +131,7 @@ beforeAll(async () => {
   });
   keys.eu = await create({ name: 'eu', tenant: 'acme', residency: 'eu' });
   keys.globex = await create({ name: 'globex', tenant: 'globex', residency: 'none' });
+  captured = await create({ name: 'captured', tenant: 'captured', residency: 'none' });
 }, 180_000);
 
 afterAll(async () => {
@@ -491,4 +481,52 @@ describe('the request log API', () => {
     expect(point).toHaveProperty('latency_ms_p95');
     expect(point).toHaveProperty('error_rate');
   });
+});
+
+describe('payload capture through the queue into PostgreSQL', () => {
+  it("a capturing tenant's prompt and answer are stored redacted, and read back by id", async () => {
+    const secret = `sk-proj-${'Q7'.repeat(20)}`;
+    const client = new OpenAI({ baseURL: `${dev.url}/v1`, apiKey: captured.key, maxRetries: 0 });
+    const [jsonId, streamId] = [randomUUID(), randomUUID()];
+    const ask = (text: string) => [{ role: 'user' as const, content: `${text}; key ${secret}` }];
+    const json = await client.chat.completions.create(
+      { model: 'm-ok', messages: ask('captured json prompt') },
+      { headers: { 'x-request-id': jsonId } },
+    );
+    const stream = await client.chat.completions.create(
+      { model: 'm-ok', messages: ask('captured stream prompt'), stream: true },
+      { headers: { 'x-request-id': streamId } },
+    );
+    let streamed = '';
+    for await (const chunk of stream) streamed += chunk.choices[0]?.delta?.content ?? '';
+    expect(await waitForRows([jsonId, streamId])).toBe(2);
+
+    const one = await admin(`/admin/requests/${jsonId}`);
+    expect(one.status).toBe(200);
+    expect(one.body.payload.prompt).toContain('captured json prompt; key [redacted]');
+    expect(one.body.payload.answer).toBe(json.choices[0]?.message.content);
+    const expires = new Date(`${String(one.body.at).slice(0, 10)}T00:00:00Z`);
+    expires.setUTCDate(expires.getUTCDate() + 3);
+    expect(one.body.payload.expires_on).toBe(expires.toISOString().slice(0, 10));
+    const two = await admin(`/admin/requests/${streamId}`, CAPTURED_ADMIN);
+    expect(two.status).toBe(200);
+    expect(two.body.payload.answer).toBe(streamed);
+    expect(streamed.length).toBeGreaterThan(0);
+    // Another tenant's token does not see it; a request of a tenant without capture has none.
+    expect((await admin(`/admin/requests/${jsonId}`, ACME_ADMIN)).status).toBe(404);
+    expect((await admin(`/admin/requests/${sent[0]!}`)).body.payload).toBeNull();
+
+    // Only the capturing tenant has rows, and nowhere is the secret or another tenant's text.
+    const [others] = await sql<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM request_payloads p
+      WHERE NOT EXISTS (SELECT 1 FROM usage_events e WHERE e.id = p.id AND e.tenant = 'captured')`;
+    expect(others!.n).toBe(0);
+    const [leaks] = await sql<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM request_payloads
+      WHERE row_to_json(request_payloads)::text LIKE ${`%${secret}%`}
+         OR row_to_json(request_payloads)::text LIKE ${`%${PROMPT_MARKER}%`}`;
+    expect(leaks!.n).toBe(0);
+    expect(dev.output()).not.toContain('captured json prompt');
+    expect(dev.output()).not.toContain(secret);
+  }, 120_000);
 });

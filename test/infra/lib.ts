@@ -241,16 +241,19 @@ export interface WranglerEnv {
   values: Record<string, string | string[]>;
   vars: Record<string, string>;
   crons: string[];
+  /** [[array.of.tables]] by name (e.g. `queues.consumers`, `hyperdrive`), each entry's values. */
+  arrays: Record<string, Record<string, string | string[]>[]>;
 }
 
 export function readWranglerToml(text: string): Record<string, WranglerEnv> {
   const envs: Record<string, WranglerEnv> = {};
   const env = (name: string) => {
-    envs[name] ??= { values: {}, vars: {}, crons: [] };
+    envs[name] ??= { values: {}, vars: {}, crons: [], arrays: {} };
     return envs[name];
   };
   let current = env('');
   let table = '';
+  let entry: Record<string, string | string[]> | undefined;
   for (const raw of text.split('\n')) {
     const line = raw.replace(/\s+#.*$/, '').trim();
     if (line === '' || line.startsWith('#')) continue;
@@ -266,6 +269,13 @@ export function readWranglerToml(text: string): Record<string, WranglerEnv> {
         current = env('');
         table = parts.join('.');
       }
+      entry = undefined;
+      if (line.startsWith('[[')) {
+        entry = {};
+        const entries = current.arrays[table] ?? [];
+        entries.push(entry);
+        current.arrays[table] = entries;
+      }
       continue;
     }
     const kv = /^([\w-]+)\s*=\s*(.+)$/.exec(line);
@@ -274,7 +284,8 @@ export function readWranglerToml(text: string): Record<string, WranglerEnv> {
     const value: string | string[] = rawValue.startsWith('[')
       ? [...rawValue.matchAll(/"([^"]*)"/g)].map((m) => m[1] as string)
       : rawValue.replace(/^"(.*)"$/, '$1');
-    if (table === 'vars' && typeof value === 'string') current.vars[key] = value;
+    if (entry) entry[key] = value;
+    else if (table === 'vars' && typeof value === 'string') current.vars[key] = value;
     else if (table === 'triggers' && key === 'crons' && Array.isArray(value)) current.crons = value;
     else if (table === '') current.values[key] = value;
   }

@@ -33,7 +33,7 @@ import {
   workerSecretBindings,
 } from './lib.ts';
 
-const MODULES = ['edge', 'upstash', 'regional-origin'];
+const MODULES = ['edge', 'upstash', 'regional-origin', 'usage-events'];
 const MODULE_DIRS = MODULES.map((m) => join(TF_ROOT, 'modules', m));
 const ENV_DIRS = [join(TF_ROOT, 'envs', 'prod')];
 const META_ARGS = new Set(['source', 'version', 'providers', 'depends_on', 'count', 'for_each']);
@@ -56,7 +56,7 @@ const bare = (expr: unknown): string | undefined =>
 describe('every .tf file', () => {
   const files = listFiles(TF_ROOT, '.tf');
 
-  it('exists where expected (3 modules, 1 environment root)', () => {
+  it('exists where expected (4 modules, 1 environment root)', () => {
     expect(files.length).toBeGreaterThanOrEqual(20);
   });
 
@@ -229,7 +229,7 @@ describe('module calls and outputs', () => {
     '%s: every module call passes only declared inputs and all required ones',
     (_n, dir) => {
       const calls = callsIn(dir);
-      expect(calls.length).toBe(6);
+      expect(calls.length).toBe(7);
       for (const [name, call] of calls) {
         const target = resolve(dir, String(call.source));
         const variables = blocks(tf(target), 'variable');
@@ -265,7 +265,7 @@ describe('module calls and outputs', () => {
     },
   );
 
-  it('the production root instantiates edge once, regional-origin three times, upstash for the global and the EU Worker', () => {
+  it('the production root instantiates edge once, regional-origin three times, upstash for the global and the EU Worker, usage-events once', () => {
     const sources = callsIn(ENV_DIRS[0] as string).map(([, m]) => basename(String(m.source)));
     expect(sources.sort()).toEqual([
       'edge',
@@ -274,6 +274,7 @@ describe('module calls and outputs', () => {
       'regional-origin',
       'upstash',
       'upstash',
+      'usage-events',
     ]);
     // The EU database keeps its primary and replicas in the EU.
     const eu = blocks(tf(ENV_DIRS[0] as string), 'module').upstash_eu as HclBody;
@@ -505,6 +506,138 @@ describe('edge module', () => {
     expect(origins['eu-west']?.check_regions.every((r: string) => ['WEU', 'EEU'].includes(r))).toBe(
       true,
     );
+  });
+});
+
+describe('usage-events module', () => {
+  const usage = () => tf(join(TF_ROOT, 'modules', 'usage-events'));
+  const root = () => tf(ENV_DIRS[0] as string);
+  const REPO = join(TF_ROOT, '..', '..');
+  const gatewayToml = () => readWranglerToml(readFileSync(join(REPO, 'wrangler.toml'), 'utf8'));
+  const consumerToml = () =>
+    readWranglerToml(readFileSync(join(REPO, 'workers', 'usage-consumer.wrangler.toml'), 'utf8'));
+  const pipelines = () =>
+    (blocks(root(), 'module').usage_events as HclBody).pipelines as Record<string, HclBody>;
+
+  it('creates the queues, their consumers and the Hyperdrive configs with v5 resource types', () => {
+    // From cloudflare/terraform-provider-cloudflare internal/services/{queue,queue_consumer,
+    // hyperdrive_config}/schema.go (v5): queue_name + jurisdiction; queue_id, type,
+    // script_name, dead_letter_queue, settings; name, origin, caching.
+    const resources = typedBlocks(usage(), 'resource');
+    expect(Object.keys(resources).sort()).toEqual([
+      'cloudflare_hyperdrive_config',
+      'cloudflare_queue',
+      'cloudflare_queue_consumer',
+    ]);
+    const queue = resources.cloudflare_queue?.usage as HclBody;
+    expect(Object.keys(queue).sort()).toEqual(
+      ['account_id', 'for_each', 'jurisdiction', 'queue_name'].sort(),
+    );
+    const consumer = resources.cloudflare_queue_consumer?.usage as HclBody;
+    expect(consumer.type).toBe('worker');
+    expect(bare(consumer.for_each)).toBe('local.consumers');
+    expect(String(consumer.dead_letter_queue)).toMatch(
+      /cloudflare_queue\.usage\[each\.value\.dead_letter_queue\]\.queue_name/,
+    );
+    expect(Object.keys(consumer.settings).sort()).toEqual(
+      ['batch_size', 'max_retries', 'max_wait_time_ms'].sort(),
+    );
+    // Every queue has its consumer: the events queue's dead-letters to its -dlq, the -dlq's nowhere.
+    const consumers = String(locals(usage()).consumers);
+    expect(consumers).toMatch(/\(key\)\s*=\s*\{[^}]*dead_letter_queue\s*=\s*"\$\{key\}-dlq"/);
+    expect(consumers).toMatch(/"\$\{key\}-dlq"\s*=\s*\{[^}]*dead_letter_queue\s*=\s*null/);
+    const hyperdrive = resources.cloudflare_hyperdrive_config?.usage as HclBody;
+    expect(hyperdrive.origin.scheme).toBe('postgres');
+    expect(bare(hyperdrive.origin.password)).toBe('var.database_passwords[each.key]');
+    expect(blocks(usage(), 'variable').database_passwords?.sensitive).toBe(true);
+    expect(blocks(root(), 'variable').usage_database_passwords?.sensitive).toBe(true);
+  });
+
+  it("the EU pipeline's queues are created in the EU jurisdiction, the global one's not", () => {
+    const p = pipelines();
+    expect(Object.keys(p).sort()).toEqual(['eu', 'global']);
+    expect(p.eu?.jurisdiction).toBe('eu');
+    expect(p.global?.jurisdiction).toBeUndefined();
+    // The dead-letter queue inherits its pipeline's jurisdiction.
+    const queues = String(locals(usage()).queues);
+    expect(queues).toMatch(
+      /"\$\{key\}-dlq"\s*=\s*\{\s*name\s*=\s*"\$\{p\.queue_name\}-dlq",\s*jurisdiction\s*=\s*p\.jurisdiction/,
+    );
+    const queue = typedBlocks(usage(), 'resource').cloudflare_queue?.usage as HclBody;
+    expect(bare(queue.jurisdiction)).toBe('each.value.jurisdiction');
+  });
+
+  it("queues and consumers are the consumer wrangler.toml's, with its settings", () => {
+    const consumer = consumerToml();
+    const p = pipelines();
+    const settings = blocks(usage(), 'variable').consumer_settings?.default as Record<
+      'events' | 'dead_letters',
+      Record<string, number>
+    >;
+    for (const [key, env] of [
+      ['global', ''],
+      ['eu', 'eu'],
+    ] as const) {
+      const toml = consumer[env] as WranglerEnv;
+      const top = consumer[''] as WranglerEnv;
+      expect(p[key]?.consumer_script, key).toBe(toml.values.name ?? top.values.name);
+      const [events, deadLetters] = toml.arrays['queues.consumers'] ?? [];
+      expect(events?.queue, key).toBe(p[key]?.queue_name);
+      expect(events?.dead_letter_queue, key).toBe(`${p[key]?.queue_name}-dlq`);
+      expect(deadLetters?.queue, key).toBe(`${p[key]?.queue_name}-dlq`);
+      for (const [own, table] of [
+        [settings.events, events],
+        [settings.dead_letters, deadLetters],
+      ] as const) {
+        expect(own, key).toEqual({
+          batch_size: Number(table?.max_batch_size),
+          max_wait_time_ms: Number(table?.max_batch_timeout) * 1000,
+          max_retries: Number(table?.max_retries),
+        });
+      }
+    }
+  });
+
+  it("the gateway Workers bind wrangler.toml's queues and their own pipeline's Hyperdrive", () => {
+    const workers = (blocks(root(), 'module').edge as HclBody).workers as Record<string, HclBody>;
+    const wrangler = gatewayToml();
+    const pipelineOf = { global: 'global', eu: 'eu' } as Record<string, string>;
+    const queueNames = Object.fromEntries(
+      Object.entries(pipelines()).map(([k, v]) => [k, v.queue_name]),
+    );
+    for (const [key, worker] of Object.entries(workers)) {
+      const env = wrangler[key === 'global' ? '' : key] as WranglerEnv;
+      const producers = Object.fromEntries(
+        (env.arrays['queues.producers'] ?? []).map((q) => [q.binding, q.queue]),
+      );
+      const bound = Object.fromEntries(
+        Object.entries(worker.queues as Record<string, string>).map(([binding, expr]) => [
+          binding,
+          queueNames[/module\.usage_events\.queue_names\.(\w+)/.exec(expr)?.[1] ?? ''],
+        ]),
+      );
+      expect(bound, key).toEqual(producers);
+      expect(Object.keys(producers), key).toEqual(
+        expect.arrayContaining(['USAGE_EVENTS', 'USAGE_EVENTS_EU']),
+      );
+      expect(bare(worker.hyperdrive.USAGE_DB), key).toBe(
+        `module.usage_events.hyperdrive_ids.${pipelineOf[key]}`,
+      );
+      expect(env.arrays.hyperdrive?.[0]?.binding, key).toBe('USAGE_DB');
+    }
+    // The EU Worker's every queue is the EU pipeline's.
+    expect(
+      Object.values(workers.eu?.queues as Record<string, string>).every((q) => q.endsWith('.eu}')),
+    ).toBe(true);
+    const bindings = String(locals(tf(join(TF_ROOT, 'modules', 'edge'))).worker_bindings);
+    expect(bindings).toMatch(/type\s*=\s*"queue",\s*queue_name\s*=\s*worker\.queues\[name\]/);
+    expect(bindings).toMatch(/type\s*=\s*"hyperdrive",\s*id\s*=\s*worker\.hyperdrive\[name\]/);
+  });
+
+  it('the README says how the Hyperdrive ids get into wrangler.toml', () => {
+    const readme = readFileSync(join(TF_ROOT, 'README.md'), 'utf8');
+    expect(readme).toContain('terraform output -json usage_hyperdrive_ids');
+    expect(readme).toContain('workers/usage-consumer.wrangler.toml');
   });
 });
 

@@ -1,5 +1,6 @@
 /** Usage events as the gateway makes them, for store tests. */
 import { randomUUID } from 'node:crypto';
+import type { RequestPayload } from '../../src/capture/index.ts';
 import type { UsageEvent } from '../../src/events/index.ts';
 
 let n = 0;
@@ -40,5 +41,23 @@ export function makeEvent(overrides: Partial<UsageEvent> = {}): UsageEvent {
     limits: null,
     native: null,
     ...overrides,
+  };
+}
+
+/** The UTC day `days` from today, YYYY-MM-DD. */
+export function dayFromToday(days: number): string {
+  const d = new Date();
+  d.setUTCHours(0, 0, 0, 0);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}
+
+export function makePayload(prompt: string, expiresOn: string): RequestPayload {
+  return {
+    expires_on: expiresOn,
+    prompt,
+    answer: `answer to ${prompt}`,
+    prompt_truncated: false,
+    answer_truncated: false,
   };
 }

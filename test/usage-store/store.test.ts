@@ -14,6 +14,8 @@ import {
 import {
   applyRetention,
   connectUsageStore,
+  ensurePartitions,
+  getRequest,
   listRequests,
   parseRequestFilters,
   parseSeriesQuery,
@@ -22,7 +24,7 @@ import {
   writeEvents,
 } from '../../src/usage-store/index.ts';
 import { type LocalPostgres, migrate, startLocalPostgres } from '../../tools/postgres/index.ts';
-import { makeEvent } from './helpers.ts';
+import { dayFromToday, makeEvent, makePayload } from './helpers.ts';
 
 let pg: LocalPostgres;
 let sql: Sql;
@@ -307,5 +309,91 @@ describe('retention', () => {
     const [ahead] = await sql<{ n: number }[]>`
       SELECT count(*)::int AS n FROM pg_class WHERE relname = ${partitionName('2026-12-03')}`;
     expect(ahead!.n).toBe(1);
+  });
+});
+
+describe('captured payloads', () => {
+  const payloads = async (ids: string[]) =>
+    sql<{ id: string; prompt: string; expires_on: string }[]>`
+      SELECT id::text, prompt, expires_on::text FROM request_payloads WHERE id IN ${sql(ids)}`;
+
+  it('are written with their event, once: a redelivery adds none', async () => {
+    const events = Array.from({ length: 5 }, (_, i) =>
+      makeEvent({ tenant: 'capture', payload: makePayload(`prompt ${i}`, dayFromToday(7)) }),
+    );
+    const plain = makeEvent({ tenant: 'capture' });
+    const connect = () => connectUsageStore(pg.url);
+    const batch = [...events, plain].map((e) => new Message(e));
+    expect(await consumeBatch('usage-events', batch, connect, config)).toMatchObject({
+      written: 6,
+    });
+    const again = [...events, plain].map((e) => new Message(e, 2));
+    expect(await consumeBatch('usage-events', again, connect, config)).toMatchObject({
+      duplicates: 6,
+    });
+    const stored = await payloads([...events, plain].map((e) => e.id));
+    expect(stored.map((r) => r.prompt).sort()).toEqual(events.map((_, i) => `prompt ${i}`));
+    expect(stored.every((r) => r.expires_on === dayFromToday(7))).toBe(true);
+  });
+
+  it('one already past its expiry day is not written (its event is)', async () => {
+    const late = makeEvent({ payload: makePayload('late', dayFromToday(0)) });
+    expect(await writeEvents(sql, [late])).toBe(1);
+    expect(await payloads([late.id])).toEqual([]);
+  });
+
+  it('an event read by id carries its payload; other events and other tenants do not', async () => {
+    const event = makeEvent({
+      tenant: 'capture',
+      payload: makePayload('read me', dayFromToday(3)),
+    });
+    const plain = makeEvent({ tenant: 'capture' });
+    await writeEvents(sql, [event, plain]);
+    expect((await getRequest(sql, event.id, 'capture'))?.payload).toEqual(event.payload);
+    expect((await getRequest(sql, event.id, undefined))?.payload).toMatchObject({
+      prompt: 'read me',
+    });
+    expect(await getRequest(sql, event.id, 'someone-else')).toBeUndefined();
+    expect((await getRequest(sql, plain.id, 'capture'))?.payload).toBeNull();
+  });
+
+  it('a bad payload makes the message invalid, not a half-written row', async () => {
+    const bad = new Message({ ...makeEvent(), payload: { prompt: 42 } });
+    const outcome = await consumeBatch(
+      'usage-events',
+      [bad],
+      () => connectUsageStore(pg.url),
+      config,
+    );
+    expect(outcome).toMatchObject({ invalid: 1, written: 0 });
+  });
+});
+
+describe('payload retention', () => {
+  it('drops the payload partitions whose expiry day has begun, by their own days', async () => {
+    // Partitions as earlier writes left them: expiry yesterday, today, tomorrow, in 5 days.
+    const expired = [dayFromToday(-1), dayFromToday(0)];
+    const kept = [dayFromToday(1), dayFromToday(5)];
+    await ensurePartitions(sql, [...expired, ...kept], 'request_payloads');
+    for (const day of [...expired, ...kept]) {
+      await sql`INSERT INTO request_payloads (id, expires_on, at, tenant, prompt)
+        VALUES (${crypto.randomUUID()}, ${day}, now(), 'payload-retention', 'x')`;
+    }
+    const result = await applyRetention(
+      sql,
+      { rawDays: 3_650, hourlyDays: 3_650, dailyDays: 3_650 },
+      new Date(),
+    );
+    expect(result.droppedPayloadPartitions).toEqual(
+      expect.arrayContaining(expired.map((d) => partitionName(d, 'request_payloads'))),
+    );
+    for (const day of kept) {
+      expect(result.droppedPayloadPartitions).not.toContain(partitionName(day, 'request_payloads'));
+    }
+    expect(result.droppedPartitions).toEqual([]);
+    const left = await sql<{ day: string }[]>`
+      SELECT expires_on::text AS day FROM request_payloads
+      WHERE tenant = 'payload-retention' ORDER BY 1`;
+    expect(left.map((r) => r.day)).toEqual(kept);
   });
 });

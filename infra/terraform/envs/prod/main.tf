@@ -64,6 +64,32 @@ module "upstash_eu" {
   read_regions   = ["eu-central-1"]
 }
 
+# Usage events: the global pipeline for the top-level Worker, and an EU one (queues in the EU
+# jurisdiction, an EU database) for the EU Worker and for the EU-resident requests of the
+# top-level Worker (events.zoneQueues.eu = USAGE_EVENTS_EU). The consumer Workers are
+# workers/usage-consumer.wrangler.toml's top level and [env.eu].
+module "usage_events" {
+  source = "../../modules/usage-events"
+
+  account_id = var.cloudflare_account_id
+  pipelines = {
+    global = {
+      queue_name      = "usage-events"
+      consumer_script = "edge-llm-gateway-usage"
+      hyperdrive_name = "llm-gateway-usage-${local.environment}"
+      database        = var.usage_databases["global"]
+    }
+    eu = {
+      queue_name      = "usage-events-eu"
+      jurisdiction    = "eu"
+      consumer_script = "edge-llm-gateway-usage-eu"
+      hyperdrive_name = "llm-gateway-usage-${local.environment}-eu"
+      database        = var.usage_databases["eu"]
+    }
+  }
+  database_passwords = var.usage_database_passwords
+}
+
 module "edge" {
   source = "../../modules/edge"
 
@@ -85,6 +111,13 @@ module "edge" {
         GATEWAY_FORCE_ZONE = "none"
       }
       crons = ["* * * * *"]
+      queues = {
+        USAGE_EVENTS    = module.usage_events.queue_names.global
+        USAGE_EVENTS_EU = module.usage_events.queue_names.eu
+      }
+      hyperdrive = {
+        USAGE_DB = module.usage_events.hyperdrive_ids.global
+      }
     }
     eu = {
       script_name       = "edge-llm-gateway-eu"
@@ -96,6 +129,13 @@ module "edge" {
         GATEWAY_FORCE_ZONE = "eu"
       }
       crons = ["* * * * *"]
+      queues = {
+        USAGE_EVENTS    = module.usage_events.queue_names.eu
+        USAGE_EVENTS_EU = module.usage_events.queue_names.eu
+      }
+      hyperdrive = {
+        USAGE_DB = module.usage_events.hyperdrive_ids.eu
+      }
     }
   }
 

@@ -38,3 +38,16 @@ output "upstash_endpoints" {
     eu     = module.upstash_eu.endpoint
   }
 }
+
+output "usage_hyperdrive_ids" {
+  description = "Hyperdrive config id of each usage database (global, eu): put them in wrangler.toml's and workers/usage-consumer.wrangler.toml's [[hyperdrive]] id (see infra/terraform/README.md)."
+  value       = module.usage_events.hyperdrive_ids
+}
+
+output "usage_queues" {
+  description = "The usage-event queues (events and dead-letter) of each pipeline."
+  value = {
+    events       = module.usage_events.queue_names
+    dead_letters = module.usage_events.dead_letter_queue_names
+  }
+}

@@ -82,3 +82,24 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "usage_databases" {
+  description = "The usage store's PostgreSQL of each pipeline: global (the top-level Worker) and eu (the EU Worker and EU-resident requests; a database in the EU). host, port (5432), database, user; migrations: npm run db:migrate."
+  type = map(object({
+    host     = string
+    port     = optional(number, 5432)
+    database = string
+    user     = string
+  }))
+
+  validation {
+    condition     = alltrue([for key in ["global", "eu"] : contains(keys(var.usage_databases), key)])
+    error_message = "usage_databases needs global and eu."
+  }
+}
+
+variable "usage_database_passwords" {
+  description = "Passwords of the usage databases' users, by pipeline (global, eu), stored in their Hyperdrive configs."
+  type        = map(string)
+  sensitive   = true
+}

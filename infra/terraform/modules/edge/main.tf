@@ -18,6 +18,9 @@ locals {
     for key, worker in var.workers : key => concat(
       [for name in sort(keys(worker.vars)) : { name = name, type = "plain_text", text = worker.vars[name] }],
       [for name in sort(keys(local.worker_secrets[key])) : { name = name, type = "secret_text", text = local.worker_secrets[key][name] }],
+      # Usage events (src/events) and the usage store (the admin request log).
+      [for name in sort(keys(worker.queues)) : { name = name, type = "queue", queue_name = worker.queues[name] }],
+      [for name in sort(keys(worker.hyperdrive)) : { name = name, type = "hyperdrive", id = worker.hyperdrive[name] }],
     )
   }
 

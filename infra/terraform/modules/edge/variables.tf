@@ -23,6 +23,10 @@ variable "workers" {
     bundle_path / main_module: the bundle from `npx wrangler deploy --dry-run [--env <env>]
       --outdir <dir>`, uploaded when Terraform creates the Worker or changes its bindings.
     vars / crons: keep them equal to wrangler.toml's [vars] / [triggers] of that environment.
+    queues: queue producer bindings, binding name => queue name (USAGE_EVENTS, USAGE_EVENTS_EU:
+      wrangler.toml's [[queues.producers]]).
+    hyperdrive: Hyperdrive bindings, binding name => Hyperdrive config id (USAGE_DB: the
+      usage-events module's hyperdrive_ids; wrangler.toml's [[hyperdrive]] id).
   EOT
   type = map(object({
     script_name       = string
@@ -33,6 +37,8 @@ variable "workers" {
     vars              = optional(map(string), {})
     crons             = optional(list(string), [])
     routes            = optional(list(string), [])
+    queues            = optional(map(string), {})
+    hyperdrive        = optional(map(string), {})
   }))
 
   validation {
