@@ -16,6 +16,7 @@ import { adminFailureLimiter } from '../limits/ratelimit.ts';
 import { allowOnly } from '../routes/method.ts';
 import { parseBody } from '../routes/parse.ts';
 import { periods, readUsage } from '../usage/counters.ts';
+import { templateRoutes } from './templates.ts';
 import { matchAdminToken } from './token.ts';
 
 /** What to purge: one scope (a tenant, a key, or the global scope) and/or one model. */
@@ -122,6 +123,8 @@ export function adminRoutes(): Hono<AppEnv & { Variables: { actor: string; store
     const limit = Math.min(1_000, Math.max(1, Number(c.req.query('limit') ?? 100) || 100));
     return c.json({ object: 'list', data: await c.var.store.audit(limit) });
   });
+
+  templateRoutes(admin);
 
   allowOnly(admin, '/keys', 'GET', 'POST');
   allowOnly(admin, '/keys/:id', 'GET', 'PATCH', 'DELETE');
