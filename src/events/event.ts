@@ -45,6 +45,9 @@ export interface UsageEvent {
   failures: string[];
   limits: string | null;
   native: string | null;
+  /** The prompt template rendered into the request, and its version. */
+  template_id: string | null;
+  template_version: number | null;
 }
 
 export interface RouteSummary {
@@ -107,6 +110,8 @@ export function usageEventFrom(
     failures: record.failures ?? [],
     limits: record.limits ?? null,
     native: record.native ?? null,
+    template_id: record.template?.id ?? null,
+    template_version: record.template?.version ?? null,
   };
 }
 
