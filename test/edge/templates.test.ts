@@ -2,12 +2,15 @@
  * Prompt templates (src/templates) over the real Redis (redis-server behind the Upstash
  * bridge) and the fake upstreams: the admin API (immutable versions, production pointer,
  * audit, 400s), rendering into chat completions and the Responses API, missing variables,
- * tenant isolation, and the template in the log line, the usage event and a header.
+ * tenant isolation, /v1/messages, a failing Redis, and the template in the log line, the
+ * usage event and a header.
  */
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import type { EventQueue, UsageEvent } from '../../src/events/index.ts';
 import {
+  breakableRedis,
   createKey,
   eventually,
   gateway,
@@ -16,6 +19,7 @@ import {
   type TestGateway,
   UPSTREAM_KEY,
 } from './helpers.ts';
+import { fakeScenario } from './providers-fakes.ts';
 
 type ErrorJson = {
   error: { message: string; type: string; code: string | null; param: string | null };
@@ -534,5 +538,98 @@ describe('the Responses API `prompt` parameter', () => {
       }),
     ).rejects.toMatchObject({ status: 404, code: 'template_not_found' });
     expect(await s.requests()).toEqual([]);
+  });
+});
+
+describe('prompt templates on /v1/messages (Anthropic shape)', () => {
+  it('the template’s system text goes before the request’s system, its messages first', async () => {
+    const s = await fakeScenario('anthropic', { content: 'anthropic answer' });
+    const gw = gateway({
+      auth: { enabled: true },
+      cache: { enabled: false },
+      providers: { a: { kind: 'anthropic', baseUrl: `${s.baseUrl}/v1`, apiKey: UPSTREAM_KEY } },
+      models: { m: { targets: [{ provider: 'a', model: 'claude-up' }] } },
+    });
+    const { key } = await createKey(gw);
+    const { id } = await createTemplate(gw, {
+      version: {
+        instructions: 'You work for {{company}}.',
+        messages: [
+          { role: 'system', content: 'Never promise refunds.' },
+          { role: 'user', content: 'I am {{name}}.' },
+        ],
+        variables: [{ name: 'company' }, { name: 'name' }],
+      },
+    });
+    const sdk = new Anthropic({
+      apiKey: key,
+      baseURL: 'http://gateway.test',
+      maxRetries: 0,
+      fetch: (url, init) => gw.request(String(url).replace('http://gateway.test', ''), init),
+    });
+    const { data, response } = await sdk.messages
+      .create({
+        model: 'm',
+        max_tokens: 64,
+        system: 'Be brief.',
+        messages: [{ role: 'user', content: 'Refund please' }],
+        // @ts-expect-error: the gateway's extension field
+        prompt: { id, variables: { company: 'Acme', name: 'Jo' } },
+      })
+      .withResponse();
+    expect(data.content[0]).toMatchObject({ type: 'text', text: 'anthropic answer' });
+    expect(response.headers.get('x-gateway-template')).toBe(`${id}@1`);
+    const [seen] = await s.requests();
+    expect(seen!.body!.prompt).toBeUndefined();
+    expect(seen!.body!.system).toBe('You work for Acme.\n\nNever promise refunds.\n\nBe brief.');
+    expect(seen!.body!.messages).toEqual([
+      { role: 'user', content: 'I am Jo.' },
+      { role: 'user', content: 'Refund please' },
+    ]);
+
+    const missing = await gw.request('/v1/messages', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': key },
+      body: JSON.stringify({ model: 'm', max_tokens: 8, prompt: { id, variables: {} } }),
+    });
+    expect(missing.status).toBe(400);
+    const body = (await missing.json()) as {
+      type: string;
+      error: { type: string; message: string };
+    };
+    expect(body.type).toBe('error');
+    expect(body.error.type).toBe('invalid_request_error');
+    expect(body.error.message).toContain("'company', 'name'");
+    expect(await s.requests()).toHaveLength(1);
+  });
+});
+
+describe('prompt templates when Redis fails', () => {
+  it('503 templates_unavailable with retry-after, nothing sent upstream', async () => {
+    const s = await scenario({ content: 'x' });
+    const redis = await breakableRedis();
+    const gw = gateway({
+      auth: { enabled: true },
+      redis: redis.config,
+      cache: { enabled: false },
+      providers: { up: openaiAt(s) },
+      models: { m: { targets: [{ provider: 'up', model: 'up-model' }] } },
+    });
+    const { headers } = await createKey(gw);
+    const { id } = await createTemplate(gw, {
+      version: { messages: [{ role: 'user', content: 'hello' }] },
+    });
+    // The key is now in the isolate's key cache: only the template read needs Redis.
+    expect((await gw.chat(chatWith({ id }), headers)).status).toBe(200);
+    await redis.set('hang');
+    try {
+      const res = await gw.chat(chatWith({ id }), headers);
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('1');
+      expect(((await res.json()) as ErrorJson).error.code).toBe('templates_unavailable');
+    } finally {
+      await redis.set('pass');
+    }
+    expect(await s.requests()).toHaveLength(1);
   });
 });
