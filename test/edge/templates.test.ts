@@ -10,11 +10,13 @@ import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import type { EventQueue, UsageEvent } from '../../src/events/index.ts';
 import {
+  ADMIN_TOKEN,
   breakableRedis,
   createKey,
   eventually,
   gateway,
   openaiAt,
+  REDIS,
   scenario,
   type TestGateway,
   UPSTREAM_KEY,
@@ -372,6 +374,24 @@ describe('prompt: {id, version?, variables} on chat completions', () => {
     expect((await ask(global.id, b)).status).toBe(200);
     const unknown = await ask('no-such-template', a);
     expect(unknown.status).toBe(404);
+  });
+
+  it('without auth (no key, no tenant) only global templates render', async () => {
+    const s = await scenario({ content: 'a' }, { content: 'b' });
+    const gw = gateway({
+      redis: REDIS,
+      admin: { tokens: { tester: ADMIN_TOKEN } },
+      providers: { up: openaiAt(s) },
+      models: { m: { targets: [{ provider: 'up', model: 'up-model' }] } },
+    });
+    const simple = { messages: [{ role: 'user', content: 'hello' }] };
+    const global = await createTemplate(gw, { version: simple });
+    const tenants = await createTemplate(gw, { tenant: 'default', version: simple });
+    expect((await gw.chat(chatWith({ id: global.id }))).status).toBe(200);
+    const res = await gw.chat(chatWith({ id: tenants.id }));
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as ErrorJson).error.code).toBe('template_not_found');
+    expect(await s.requests()).toHaveLength(1);
   });
 
   it('the production pointer moves what `prompt: {id}` renders; a named version stays', async () => {
