@@ -75,9 +75,17 @@ export async function renderPrompt(
     }
     const missing = missingVariables(version, ref.variables);
     if (missing.length > 0) throw errors.missingTemplateVariables(ref.id, missing);
+    const rendered = renderVersion(version, ref.variables);
+    // A list repeats its section once per item: the rendered prompt is bounded like a body.
+    const max = c.var.deps.config.defaults.maxBodyBytes;
+    const size = rendered.messages.reduce(
+      (sum, m) => sum + m.content.length,
+      rendered.instructions?.length ?? 0,
+    );
+    if (size > max) throw errors.bodyTooLarge(max);
     annotateRequestLog(c, { template: { id: head.id, version: n } });
     c.header(TEMPLATE_HEADER, `${head.id}@${n}`);
-    return { id: head.id, version: n, ...renderVersion(version, ref.variables) };
+    return { id: head.id, version: n, ...rendered };
   } catch (err) {
     if (err instanceof GatewayError) throw err;
     throw errors.templatesUnavailable();

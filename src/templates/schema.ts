@@ -84,7 +84,7 @@ const inputText = z
 export const variableValueSchema = z.union([
   scalar,
   inputText,
-  z.array(z.union([scalar, inputText])).max(1_000),
+  z.array(z.union([scalar, inputText])).max(100),
 ]);
 
 /** What a request names: `prompt: {id, version?, variables?}` (chat completions: a gateway

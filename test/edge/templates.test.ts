@@ -394,6 +394,31 @@ describe('prompt: {id, version?, variables} on chat completions', () => {
     expect(await s.requests()).toHaveLength(1);
   });
 
+  it('a rendered prompt over the body limit is a 413, nothing sent upstream', async () => {
+    const s = await scenario({ content: 'a' });
+    const gw = gateway({
+      auth: { enabled: true },
+      defaults: { maxBodyBytes: 4_096 },
+      providers: { up: openaiAt(s) },
+      models: { m: { targets: [{ provider: 'up', model: 'up-model' }] } },
+    });
+    const { headers } = await createKey(gw);
+    const { id } = await createTemplate(gw, {
+      version: {
+        messages: [{ role: 'user', content: `{{#items}}${'x'.repeat(100)} {{.}}\n{{/items}}` }],
+        variables: [{ name: 'items' }],
+      },
+    });
+    const items = (n: number) => Array.from({ length: n }, (_, i) => i);
+    expect((await gw.chat(chatWith({ id, variables: { items: items(10) } }), headers)).status).toBe(
+      200,
+    );
+    const res = await gw.chat(chatWith({ id, variables: { items: items(100) } }), headers);
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as ErrorJson).error.code).toBe('request_too_large');
+    expect(await s.requests()).toHaveLength(1);
+  });
+
   it('the production pointer moves what `prompt: {id}` renders; a named version stays', async () => {
     const { s, gw } = await setup();
     const { headers } = await createKey(gw);
