@@ -222,6 +222,45 @@ export const errors = {
       code: 'key_not_found',
       param: 'id',
     }),
+  /** A prompt template that is not there for the caller: unknown, deleted, another tenant's
+   * (never said which), or a version it does not have. */
+  templateNotFound: (
+    id: string,
+    version?: number,
+    param: string = version === undefined ? 'prompt.id' : 'prompt.version',
+  ) =>
+    new GatewayError(
+      404,
+      version === undefined
+        ? `Prompt template '${clip(id)}' not found.`
+        : `Prompt template '${clip(id)}' has no version ${version}.`,
+      {
+        type: 'invalid_request_error',
+        code: 'template_not_found',
+        param,
+      },
+    ),
+  /** Every declared, required variable the request did not give, named. */
+  missingTemplateVariables: (id: string, names: readonly string[]) =>
+    new GatewayError(
+      400,
+      `Prompt template '${clip(id)}' needs the variables ${names.map((n) => `'${clip(n)}'`).join(', ')}, which the request does not give.`,
+      { code: 'missing_template_variables', param: 'prompt.variables' },
+    ),
+  templateExists: (id: string) =>
+    new GatewayError(409, `A prompt template with id '${clip(id)}' already exists.`, {
+      code: 'template_exists',
+      param: 'id',
+    }),
+  templatesUnavailable: () =>
+    new GatewayError(
+      503,
+      'Prompt templates need Redis (config `redis`), which cannot be reached.',
+      {
+        code: 'templates_unavailable',
+        headers: { 'retry-after': '1' },
+      },
+    ),
   /** The client went away before an answer: nobody reads it, but the log says why. */
   clientClosed: () =>
     new GatewayError(499, 'Client closed the request.', { code: 'client_closed_request' }),

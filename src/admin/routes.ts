@@ -15,6 +15,7 @@ import { parseBody } from '../routes/parse.ts';
 import { periods, readUsage } from '../usage/counters.ts';
 import { adminUnavailable, authenticateAdmin } from './access.ts';
 import { healthDocument } from './health.ts';
+import { templateRoutes } from './templates.ts';
 
 /** What to purge: one scope (a tenant, a key, or the global scope) and/or one model. */
 const purgeSchema = z
@@ -122,6 +123,7 @@ export function adminRoutes(): Hono<AppEnv & { Variables: { actor: string; store
   });
 
   admin.get('/health', async (c) => c.json(await healthDocument(c.var.deps)));
+  templateRoutes(admin);
 
   allowOnly(admin, '/keys', 'GET', 'POST');
   allowOnly(admin, '/keys/:id', 'GET', 'PATCH', 'DELETE');

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { promptReferenceSchema } from '../templates/schema.ts';
 
 /**
  * Anthropic Messages request (https://docs.anthropic.com/en/api/messages), validated on the
@@ -30,6 +31,20 @@ export const anthropicRequestSchema = z.looseObject({
 });
 
 export type AnthropicRequest = z.output<typeof anthropicRequestSchema>;
+
+/** What `POST /v1/messages` accepts: `messages` may be left out when `prompt` (a gateway
+ * extension, as on chat completions) names a prompt template (src/templates). */
+export const messagesCreateSchema = anthropicRequestSchema
+  .extend({
+    messages: anthropicRequestSchema.shape.messages.optional(),
+    prompt: promptReferenceSchema.optional(),
+  })
+  .refine((req) => req.messages !== undefined || req.prompt !== undefined, {
+    message: 'required unless `prompt` names a template',
+    path: ['messages'],
+  });
+
+export type MessagesCreateRequest = z.output<typeof messagesCreateSchema>;
 
 /** `POST /v1/messages/count_tokens`: the same request without `max_tokens`. */
 export const countTokensRequestSchema = anthropicRequestSchema.extend({

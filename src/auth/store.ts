@@ -23,8 +23,17 @@ const AUDIT_MAX = 10_000;
 export interface AuditEntry {
   at: string;
   actor: string;
-  action: 'key.create' | 'key.update' | 'key.revoke' | 'cache.purge';
+  action:
+    | 'key.create'
+    | 'key.update'
+    | 'key.revoke'
+    | 'cache.purge'
+    | 'template.create'
+    | 'template.version'
+    | 'template.production'
+    | 'template.delete';
   keyId?: string;
+  templateId?: string;
   changes?: unknown;
 }
 

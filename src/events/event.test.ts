@@ -84,6 +84,8 @@ describe('usageEventFrom', () => {
       failures: ['openai-eu: 503'],
       limits: null,
       native: null,
+      template_id: null,
+      template_version: null,
     });
   });
 

@@ -50,6 +50,9 @@ export interface UsageEvent {
   /** The captured prompt and answer (src/capture), redacted; absent unless the tenant's
    * `payloadCapture` is on and a queue of the request's zone takes the event. */
   payload?: RequestPayload;
+  /** The prompt template rendered into the request, and its version. */
+  template_id: string | null;
+  template_version: number | null;
 }
 
 export interface RouteSummary {
@@ -112,6 +115,8 @@ export function usageEventFrom(
     failures: record.failures ?? [],
     limits: record.limits ?? null,
     native: record.native ?? null,
+    template_id: record.template?.id ?? null,
+    template_version: record.template?.version ?? null,
   };
 }
 

@@ -56,6 +56,8 @@ export interface RequestLogRecord {
   cache_write?: 'stored' | 'too_large';
   /** The region that served: the target's region, or `global`. */
   region?: string;
+  /** The prompt template the request named, and the version rendered (src/templates). */
+  template?: { id: string; version: number };
   /** Set when Redis could not be asked and the limits failed open or closed, or when Redis
    * answered a limit check with an error. */
   limits?: 'failed_open' | 'failed_closed' | 'error';

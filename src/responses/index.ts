@@ -17,10 +17,16 @@ import { isObj, parseJson } from '../providers/json.ts';
 import { proxy } from '../proxy/index.ts';
 import { parseBody, resolveModel } from '../routes/parse.ts';
 import { requestZone } from '../routing/index.ts';
+import { renderPrompt } from '../templates/index.ts';
 import { responsesExchange } from './native.ts';
 import { toChatRequest } from './request.ts';
 import { outputAsInput } from './response.ts';
-import { type InputItem, responsesRequestSchema } from './schema.ts';
+import {
+  type InputItem,
+  type ResponsesCreateRequest,
+  type ResponsesRequest,
+  responsesCreateSchema,
+} from './schema.ts';
 import { ResponseStore, type StoredResponse } from './store.ts';
 
 export const RESPONSES_PATH = '/v1/responses';
@@ -52,7 +58,7 @@ function caller(c: Context<AppEnv>): Caller {
 }
 
 export async function createResponseHandler(c: Context<AppEnv>): Promise<Response> {
-  const req = await parseBody(c, responsesRequestSchema);
+  const req = await withPrompt(c, await parseBody(c, responsesCreateSchema));
   const model = resolveModel(c, req.model, 'chat', RESPONSES_PATH, 'chat/completions');
   const who = caller(c);
   let history: InputItem[] = [];
@@ -98,6 +104,34 @@ export async function createResponseHandler(c: Context<AppEnv>): Promise<Respons
     return new Response(text, res);
   }
   return new Response(res.body!.pipeThrough(tapFinalResponse(keep)), res);
+}
+
+/** The request with its `prompt` rendered: the template's messages before its input, the
+ * template's instructions before its own; `prompt` itself never goes upstream (an OpenAI
+ * target would look for a prompt of that id in its own store). */
+async function withPrompt(
+  c: Context<AppEnv>,
+  { prompt, ...req }: ResponsesCreateRequest,
+): Promise<ResponsesRequest> {
+  const own: InputItem[] =
+    typeof req.input === 'string' ? [{ role: 'user', content: req.input }] : (req.input ?? []);
+  if (!prompt) return { ...req, input: req.input ?? own };
+  const rendered = await renderPrompt(c, prompt);
+  const input = [
+    ...rendered.messages.map((m) => ({ role: m.role as InputItem['role'], content: m.content })),
+    ...own,
+  ] as InputItem[];
+  if (input.length === 0) {
+    throw errors.invalidField('input', 'required: the template has no messages');
+  }
+  const instructions = [rendered.instructions, req.instructions].filter(
+    (text): text is string => typeof text === 'string' && text !== '',
+  );
+  return {
+    ...req,
+    input,
+    ...(instructions.length > 0 ? { instructions: instructions.join('\n\n') } : {}),
+  };
 }
 
 /** Passes the bytes on untouched and hands over the Response a stream finishes with. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { promptReferenceSchema } from '../templates/schema.ts';
 
 /**
  * The Responses API request (https://platform.openai.com/docs/api-reference/responses/create),
@@ -77,5 +78,19 @@ export const responsesRequestSchema = z.looseObject({
   user: z.string().nullish(),
 });
 
+/** What `POST /v1/responses` accepts: `input` may be left out when `prompt` names a prompt
+ * template (src/templates), whose messages come before the request's own input and whose
+ * instructions before its own `instructions`. */
+export const responsesCreateSchema = responsesRequestSchema
+  .extend({
+    input: responsesRequestSchema.shape.input.optional(),
+    prompt: promptReferenceSchema.nullish(),
+  })
+  .refine((req) => req.input !== undefined || (req.prompt ?? undefined) !== undefined, {
+    message: 'required unless `prompt` names a template',
+    path: ['input'],
+  });
+
 export type ResponsesRequest = z.output<typeof responsesRequestSchema>;
+export type ResponsesCreateRequest = z.output<typeof responsesCreateSchema>;
 export type InputItem = z.output<typeof inputItemSchema>;

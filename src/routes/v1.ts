@@ -19,10 +19,11 @@ import {
   RESPONSES_PATH,
 } from '../responses/index.ts';
 import {
-  chatRequestSchema,
+  chatCreateSchema,
   completionRequestSchema,
   embeddingRequestSchema,
 } from '../schemas/openai.ts';
+import { renderedChatMessages, renderPrompt } from '../templates/index.ts';
 import { allowOnly } from './method.ts';
 import { keyMayUse, parseBody, resolveModel } from './parse.ts';
 
@@ -47,8 +48,10 @@ export function v1Routes(maxBodyBytes: number): Hono<AppEnv> {
   );
 
   v1.post('/chat/completions', async (c) => {
-    const body = await parseBody(c, chatRequestSchema);
-    const model = resolveModel(c, body.model, 'chat', '/v1/chat/completions');
+    const { prompt, ...request } = await parseBody(c, chatCreateSchema);
+    const model = resolveModel(c, request.model, 'chat', '/v1/chat/completions');
+    const rendered = prompt ? renderedChatMessages(await renderPrompt(c, prompt)) : [];
+    const body = { ...request, messages: [...rendered, ...(request.messages ?? [])] };
     return proxy(c, { endpoint: 'chat/completions', body, model });
   });
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { promptReferenceSchema } from '../templates/schema.ts';
 
 /**
  * OpenAI request bodies, validated on the fields the gateway relies on. Objects are loose:
@@ -34,6 +35,19 @@ export const chatRequestSchema = z.looseObject({
   max_completion_tokens: z.number().int().positive().nullish(),
   ...sampling,
 });
+
+/** What `POST /v1/chat/completions` accepts: the request, whose `messages` may be left out
+ * when it names a prompt template (`prompt`, a gateway extension: src/templates), whose
+ * rendered messages come before the request's own. */
+export const chatCreateSchema = chatRequestSchema
+  .extend({
+    messages: z.array(chatMessageSchema).min(1).optional(),
+    prompt: promptReferenceSchema.optional(),
+  })
+  .refine((body) => body.messages !== undefined || body.prompt !== undefined, {
+    message: 'required unless `prompt` names a template',
+    path: ['messages'],
+  });
 
 const tokens = z.array(z.number().int());
 

@@ -35,6 +35,8 @@ const EVENT_COLUMNS = [
   'failures',
   'limits',
   'native',
+  'template_id',
+  'template_version',
 ] as const;
 
 /** Partitions known to exist, per isolate and database (a new day creates its partition
@@ -134,6 +136,9 @@ function insertBatch(
       ...e,
       route: e.route === null ? null : tx.json(e.route as never),
       failures: tx.json(e.failures),
+      // Events from a gateway older than these fields (in the queue during a deploy).
+      template_id: e.template_id ?? null,
+      template_version: e.template_version ?? null,
     }));
     const inserted = await tx<{ id: string }[]>`
       INSERT INTO usage_events ${tx(rows, ...EVENT_COLUMNS)}

@@ -3,7 +3,7 @@
  * scenarios of the fake OpenAI server (tools/fakes/openai.ts, started by global-setup.ts).
  */
 import { env } from 'cloudflare:workers';
-import { createApp } from '../../src/app.ts';
+import { type AppOptions, createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import type { RequestLogRecord } from '../../src/observability/index.ts';
 
@@ -113,7 +113,10 @@ export interface TestGateway {
  * unless `raw.auth` says otherwise; with auth on, the test Redis and an admin token are added.
  * Each call is a separate app: separate caches, like separate isolates.
  */
-export function gateway(raw: Record<string, unknown>): TestGateway {
+export function gateway(
+  raw: Record<string, unknown>,
+  options: Pick<AppOptions, 'events'> = {},
+): TestGateway {
   const authOn = (raw.auth as { enabled?: boolean } | undefined)?.enabled === true;
   const config = loadConfig(
     {
@@ -129,7 +132,7 @@ export function gateway(raw: Record<string, unknown>): TestGateway {
     {},
   );
   const logs: RequestLogRecord[] = [];
-  const app = createApp({ config, log: (r) => logs.push(r), random: () => 0.5 });
+  const app = createApp({ config, log: (r) => logs.push(r), random: () => 0.5, ...options });
   // Each test gateway is its own client address (Cloudflare sets cf-connecting-ip), so the
   // per-address admin lockout of one test does not reach the others.
   const address = `198.51.100.${Math.floor(Math.random() * 250) + 1}-${crypto.randomUUID()}`;

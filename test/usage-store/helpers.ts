@@ -40,6 +40,8 @@ export function makeEvent(overrides: Partial<UsageEvent> = {}): UsageEvent {
     failures: [],
     limits: null,
     native: null,
+    template_id: null,
+    template_version: null,
     ...overrides,
   };
 }

@@ -18,7 +18,11 @@ describe.each([
     expect(pg.backend).toBe(expected);
     const sql = postgres(pg.url, { max: 1, onnotice: () => undefined });
     try {
-      expect(await migrate(pg.url)).toEqual(['0001_usage_events', '0002_request_payloads']);
+      expect(await migrate(pg.url)).toEqual([
+        '0001_usage_events',
+        '0002_request_payloads',
+        '0003_template_columns',
+      ]);
       if (pg.backend === 'postgres') {
         const [who] = await sql<{ u: string }[]>`SELECT current_user AS u`;
         expect(who!.u).toBe('postgres');

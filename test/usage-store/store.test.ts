@@ -89,6 +89,23 @@ describe('writes', () => {
     expect(Number(r!.n)).toBe(40);
   });
 
+  it('keep the template and version; an event without them (older gateway) stores nulls', async () => {
+    const tenant = 'templated';
+    const withTemplate = makeEvent({ tenant, template_id: 'support', template_version: 3 });
+    const { template_id: _, template_version: __, ...older } = makeEvent({ tenant });
+    expect(await writeEvents(sql, [withTemplate, older as UsageEvent])).toBe(2);
+    const rows = await sql<
+      { id: string; template_id: string | null; template_version: number | null }[]
+    >`
+      SELECT id, template_id, template_version FROM usage_events WHERE tenant = ${tenant}`;
+    expect(
+      Object.fromEntries(rows.map((r) => [r.id, [r.template_id, r.template_version]])),
+    ).toEqual({
+      [withTemplate.id]: ['support', 3],
+      [older.id]: [null, null],
+    });
+  });
+
   it('a redelivered batch through the consumer adds no row and no count', async () => {
     const tenant = 'redelivered';
     const bodies = Array.from({ length: 30 }, () => makeEvent({ tenant }));
