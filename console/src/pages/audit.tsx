@@ -2,6 +2,7 @@
 import { api } from '../api/client.ts';
 import type { AuditEntry, List } from '../api/types.ts';
 import { Empty, Load, useLoad } from '../components/state.tsx';
+import { Head } from '../components/table.tsx';
 import { time } from '../lib/format.ts';
 
 export function AuditPage() {
@@ -20,15 +21,7 @@ export function AuditPage() {
           ) : (
             <div class="table-wrap">
               <table aria-label="Audit log">
-                <thead>
-                  <tr>
-                    <th scope="col">Time</th>
-                    <th scope="col">Actor</th>
-                    <th scope="col">Action</th>
-                    <th scope="col">Key</th>
-                    <th scope="col">Changes</th>
-                  </tr>
-                </thead>
+                <Head columns={['Time', 'Actor', 'Action', 'Key', 'Changes']} />
                 <tbody>
                   {audit.data.map((a, i) => (
                     <tr key={i}>

@@ -4,6 +4,7 @@ import { api, query } from '../api/client.ts';
 import type { Group, UsageSeries } from '../api/types.ts';
 import { LineChart } from '../components/chart.tsx';
 import { Empty, Load, useLoad } from '../components/state.tsx';
+import { Head } from '../components/table.tsx';
 import { count, ms, percent, usd } from '../lib/format.ts';
 import { chartData, groupLabel, groupsByRequests, METRICS, totals } from '../lib/series.ts';
 
@@ -103,16 +104,16 @@ function OverviewCharts({ series }: { series: UsageSeries }) {
         <>
           <div class="table-wrap">
             <table aria-label={`Totals by ${series.group_by}`}>
-              <thead>
-                <tr>
-                  <th scope="col">{series.group_by}</th>
-                  <th scope="col">Requests</th>
-                  <th scope="col">Tokens</th>
-                  <th scope="col">Cost</th>
-                  <th scope="col">Error rate</th>
-                  <th scope="col">Mean latency</th>
-                </tr>
-              </thead>
+              <Head
+                columns={[
+                  series.group_by,
+                  'Requests',
+                  'Tokens',
+                  'Cost',
+                  'Error rate',
+                  'Mean latency',
+                ]}
+              />
               <tbody>
                 {byGroup.map((g) => (
                   <tr key={groupLabel(g.group)}>

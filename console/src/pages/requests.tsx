@@ -8,6 +8,7 @@ import { Link } from 'wouter-preact';
 import { api, query } from '../api/client.ts';
 import type { RequestPage } from '../api/types.ts';
 import { Empty, Load, useLoad } from '../components/state.tsx';
+import { Head } from '../components/table.tsx';
 import { count, ms, time, usd } from '../lib/format.ts';
 import { currentCursor, hasNewer, newer, newest, older, pageNumber } from '../lib/pages.ts';
 
@@ -160,21 +161,21 @@ function RequestTable({ page }: { page: RequestPage }) {
   return (
     <div class="table-wrap">
       <table aria-label="Request log">
-        <thead>
-          <tr>
-            <th scope="col">Time</th>
-            <th scope="col">Status</th>
-            <th scope="col">Model</th>
-            <th scope="col">Provider</th>
-            <th scope="col">Region</th>
-            <th scope="col">Tenant</th>
-            <th scope="col">Key</th>
-            <th scope="col">Tokens in/out</th>
-            <th scope="col">Cost</th>
-            <th scope="col">Latency</th>
-            <th scope="col">Cache</th>
-          </tr>
-        </thead>
+        <Head
+          columns={[
+            'Time',
+            'Status',
+            'Model',
+            'Provider',
+            'Region',
+            'Tenant',
+            'Key',
+            'Tokens in/out',
+            'Cost',
+            'Latency',
+            'Cache',
+          ]}
+        />
         <tbody>
           {page.data.map((r) => (
             <tr key={r.id} class={r.status >= 400 ? 'failed' : undefined}>
