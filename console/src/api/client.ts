@@ -28,7 +28,10 @@ const HINTS: Record<string, string> = {
   request_log_unavailable:
     'The usage store (PostgreSQL through the USAGE_DB Hyperdrive binding) is not configured or not reachable. `npm run dev` starts one; in a deployment, bind USAGE_DB and run the migrations.',
   admin_unavailable: 'The gateway cannot reach Redis; check the `redis` config and try again.',
-  admin_locked_out: 'Too many wrong tokens from this address: wait a minute, then try again.',
+  admin_auth_rate_limited:
+    'Too many wrong tokens from this address: wait a minute, then try again.',
+  origin_mismatch:
+    'Open the console from the gateway’s own address (the one `npm run dev` prints).',
   network: 'Check that the gateway is running and reachable, then reload.',
 };
 
@@ -36,8 +39,6 @@ const HINTS: Record<string, string> = {
 export function describeError(error: unknown): string {
   if (error instanceof ApiError) {
     const hint = error.code ? HINTS[error.code] : undefined;
-    if (error.status === 401 && !error.code?.startsWith('admin_locked'))
-      return `${error.message} Sign in again.`;
     return hint ? `${error.message} ${hint}` : error.message;
   }
   return error instanceof Error ? error.message : String(error);
