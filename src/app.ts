@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
 import { requestLogRoutes } from './admin/requests.ts';
 import { adminRoutes } from './admin/routes.ts';
+import { sessionRoutes } from './admin/session.ts';
 import { anthropicErrorBody, MESSAGES_PATH } from './anthropic/index.ts';
 import { KeyLookup, KeyStore } from './auth/index.ts';
 import { ResponseCache } from './cache/index.ts';
@@ -32,6 +33,9 @@ export interface AppOptions {
   events?: EventQueue | undefined;
   /** The usage store for the admin request log (a Hyperdrive binding). Default none. */
   usageDb?: UsageDb | undefined;
+  /** The key console session cookies are signed with (`ADMIN_SESSION_SECRET`). Default: one
+   * derived from the configured admin tokens. */
+  sessionSecret?: string | undefined;
 }
 
 export interface Gateway {
@@ -61,6 +65,7 @@ export function createGateway(options: AppOptions): Gateway {
         ? new EventBatcher(options.events, config.events)
         : undefined,
     usageDb: options.usageDb,
+    sessionSecret: options.sessionSecret || undefined,
   };
   const app = new Hono<AppEnv>();
 
@@ -76,7 +81,9 @@ export function createGateway(options: AppOptions): Gateway {
   // Before the routes: a preflight carries no key, and answers need the caller's origins.
   app.use('/v1/*', browserAccess());
   app.route('/v1', v1Routes(config.defaults.maxBodyBytes));
-  // Before the rest of /admin: tenant-scoped admin tokens may use these routes only.
+  // Before the rest of /admin: sign-in needs no credential yet, and tenant-scoped admin
+  // tokens and sessions may use the request log routes only.
+  app.route('/admin', sessionRoutes());
   app.route('/admin', requestLogRoutes());
   app.route('/admin', adminRoutes());
 

@@ -31,6 +31,9 @@ export interface GatewayDeps {
   events: EventBatcher | undefined;
   /** The usage store (PostgreSQL through Hyperdrive) the admin request log reads. */
   usageDb: UsageDb | undefined;
+  /** Signs console session cookies (`ADMIN_SESSION_SECRET`); absent: a key derived from the
+   * admin tokens. */
+  sessionSecret: string | undefined;
 }
 
 /** A Hyperdrive binding, or anything else with a PostgreSQL connection string. */

@@ -212,7 +212,7 @@ export const errors = {
       },
     ),
   adminUnauthorized: () =>
-    new GatewayError(401, 'A valid admin token is required.', {
+    new GatewayError(401, 'A valid admin token (or console session) is required.', {
       type: 'authentication_error',
       code: 'invalid_admin_token',
     }),

@@ -21,6 +21,9 @@ export function gatewayWorker(rawConfig: unknown): ExportedHandler {
     // PostgreSQL through Hyperdrive ([[hyperdrive]]).
     events: bindings.USAGE_EVENTS,
     usageDb: bindings.USAGE_DB,
+    // A Worker secret; unset: console sessions are signed with a key derived from the tokens.
+    sessionSecret:
+      typeof bindings.ADMIN_SESSION_SECRET === 'string' ? bindings.ADMIN_SESSION_SECRET : undefined,
   });
   return {
     fetch: (request, env, ctx) => gateway.app.fetch(request, env, ctx),

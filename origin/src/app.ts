@@ -4,7 +4,7 @@
  * and hands the raw bytes and the raw request target in `env`, because the signature covers
  * exactly those.
  */
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { ReplayGuard, verifyRequest } from '../../src/signing/index.ts';
 import { parsePriority } from './admission.ts';
 import type { OriginConfig } from './config.ts';
@@ -48,6 +48,11 @@ const ROUTES: Record<string, { api: Api; upstream: string }> = {
   '/v1/rerank': { api: 'rerank', upstream: '/rerank' },
 };
 
+function readiness(state: OriginState): 'ready' | 'draining' | 'starting' {
+  if (state.draining) return 'draining';
+  return state.started ? 'ready' : 'starting';
+}
+
 function serves(pool: Pool, rerank: boolean, api: Api): boolean {
   if (pool.kind === 'tei') return api === 'embeddings' || (api === 'rerank' && rerank);
   return api === 'chat' || api === 'completions';
@@ -59,17 +64,19 @@ export function createOriginApp(deps: AppDeps): Hono<{ Bindings: OriginEnv }> {
   const replay = new ReplayGuard({ skewSeconds: config.signatureSkewSeconds });
 
   app.get('/health/live', (c) => c.json({ status: 'ok' }));
-  app.get('/health/ready', (c) =>
-    state.started && !state.draining
-      ? c.json({ status: 'ready' })
-      : c.json({ status: state.draining ? 'draining' : 'starting' }, 503),
-  );
+  app.get('/health/ready', (c) => {
+    const status = readiness(state);
+    return c.json({ status }, status === 'ready' ? 200 : 503);
+  });
   app.get('/metrics', async (c) =>
     c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
   );
 
-  // Everything under /v1 is signed by the edge: verify before any other work.
-  app.use('/v1/*', async (c, next) => {
+  // Everything under /v1 and /admin is signed by the edge: verify before any other work.
+  const signedByEdge: MiddlewareHandler<{ Bindings: OriginEnv }> = async function signedByEdge(
+    c,
+    next,
+  ) {
     const result = await verifyRequest({
       keys: deps.keys,
       method: c.req.method,
@@ -88,6 +95,26 @@ export function createOriginApp(deps: AppDeps): Hono<{ Bindings: OriginEnv }> {
       deps.log?.({ event: 'signature_rejected', reason, path: c.req.path });
       return errorResponse(401, 'The request signature is missing or invalid.', reason);
     }
+    await next();
+  };
+  app.use('/v1/*', signedByEdge);
+  app.use('/admin/*', signedByEdge);
+
+  // The pools as the scheduler sees them, for the edge's GET /admin/health. Answered while
+  // draining too: that is when an operator looks.
+  app.get('/admin/pools', (c) =>
+    c.json({
+      status: readiness(state),
+      pools: [...deps.pools.values()].map((pool) => ({
+        ...pool.view(),
+        models: Object.entries(config.models)
+          .filter(([, name]) => name === pool.name)
+          .map(([model]) => model),
+      })),
+    }),
+  );
+
+  app.use('/v1/*', async function refuseWhileDraining(_c, next) {
     if (state.draining) {
       metrics.shed.inc({ pool: 'none', reason: 'draining' });
       return errorResponse(503, 'The origin is shutting down.', 'draining', {

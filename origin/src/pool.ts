@@ -49,6 +49,25 @@ export interface Endpoint {
   counters: { queries: number; hits: number } | undefined;
 }
 
+export interface PoolView {
+  name: string;
+  engine: ServerKind;
+  queueDepth: number;
+  inflight: number;
+  endpoints: {
+    id: string;
+    healthy: boolean;
+    ejected: boolean;
+    /** ISO time the ejection ends; null when not ejected. */
+    ejectedUntil: string | null;
+    inflight: number;
+    running: number | null;
+    waiting: number | null;
+    /** KV-cache use 0..1 from a fresh scrape; null when stale or not exported (TEI). */
+    kvCacheUsage: number | null;
+  }[];
+}
+
 export type ShedReason = 'queue_full' | 'queue_timeout' | 'no_endpoints' | 'draining';
 
 /** Admission control said no. 429 when the queue is full, else 503; both with retry-after. */
@@ -155,6 +174,37 @@ export class Pool {
     let n = 0;
     for (const e of this.map.values()) n += e.inflight;
     return n;
+  }
+
+  /** The scheduler's view of the pool, for the edge's admin health document: each
+   * endpoint's health, ejection and load (the last scrape while it is fresh, else null). */
+  view(): PoolView {
+    const now = this.now();
+    const wallNow = Date.now();
+    const stale = this.origin.scrape.staleAfterMs;
+    return {
+      name: this.name,
+      engine: this.kind,
+      queueDepth: this.queue.size,
+      inflight: this.inflight,
+      endpoints: this.endpoints.map((e) => {
+        const ejected = e.outlier.isEjected(now);
+        const fresh = e.scraped !== undefined && now - e.scraped.at <= stale;
+        const load = estimateLoad(e, now, stale);
+        return {
+          id: e.id,
+          healthy: e.health.healthy && !e.removed,
+          ejected,
+          ejectedUntil: ejected
+            ? new Date(wallNow + (e.outlier.ejectedUntil - now)).toISOString()
+            : null,
+          inflight: e.inflight,
+          running: fresh ? (e.scraped!.running ?? null) : null,
+          waiting: fresh ? load.waiting : null,
+          kvCacheUsage: load.kvUsage ?? null,
+        };
+      }),
+    };
   }
 
   /** First discovery (awaited), then the background loops. */

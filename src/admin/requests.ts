@@ -1,5 +1,4 @@
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
-import { presentedKey } from '../auth/middleware.ts';
 import type { AppEnv } from '../context.ts';
 import { waitUntil } from '../context.ts';
 import { errors, GatewayError } from '../errors.ts';
@@ -12,12 +11,12 @@ import {
   type Sql,
   usageSeries,
 } from '../usage-store/index.ts';
-import { matchAdminToken } from './token.ts';
+import { authenticateAdmin } from './access.ts';
 
 type LogEnv = AppEnv & {
   Variables: {
     actor: string;
-    /** The one tenant a tenant-scoped admin token may read; absent: every tenant. */
+    /** The one tenant a tenant-scoped admin token or session may read; absent: every tenant. */
     scope: string | undefined;
     usage: Sql;
   };
@@ -104,26 +103,16 @@ function scoped(query: Record<string, string>, scope: string | undefined): Recor
 
 function requestLogAuth(): MiddlewareHandler<LogEnv> {
   return async function requestLogAuth(c, next) {
-    const { config, usageDb } = c.var.deps;
-    const presented = presentedKey(c.req.raw.headers);
-    let actor = presented ? await matchAdminToken(presented, config.admin.tokens) : undefined;
-    let scope: string | undefined;
-    if (!actor && presented) {
-      const scopedTokens = Object.fromEntries(
-        Object.entries(config.admin.tenantTokens).map(([name, t]) => [name, t.token]),
-      );
-      actor = await matchAdminToken(presented, scopedTokens);
-      if (actor) scope = config.admin.tenantTokens[actor]!.tenant;
-    }
-    if (!actor) throw errors.adminUnauthorized();
+    const caller = await authenticateAdmin(c, 'allow');
+    const { usageDb } = c.var.deps;
     if (!usageDb) {
       throw new GatewayError(503, 'The request log needs the usage database (binding USAGE_DB).', {
         code: 'request_log_unavailable',
       });
     }
     const sql = connectUsageStore(usageDb.connectionString);
-    c.set('actor', actor);
-    c.set('scope', scope);
+    c.set('actor', caller.actor);
+    c.set('scope', caller.tenant ?? undefined);
     c.set('usage', sql);
     try {
       await next();

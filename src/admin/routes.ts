@@ -6,17 +6,15 @@ import {
   keyPolicyProblem,
   updateKeySchema,
 } from '../auth/index.ts';
-import { presentedKey } from '../auth/middleware.ts';
 import type { GatewayConfig } from '../config/index.ts';
 import type { AppEnv } from '../context.ts';
-import { errors, GatewayError } from '../errors.ts';
+import { errors } from '../errors.ts';
 import { budgetKeys, readSpend } from '../limits/budget.ts';
-import { retryAfterSeconds } from '../limits/headers.ts';
-import { adminFailureLimiter } from '../limits/ratelimit.ts';
 import { allowOnly } from '../routes/method.ts';
 import { parseBody } from '../routes/parse.ts';
 import { periods, readUsage } from '../usage/counters.ts';
-import { matchAdminToken } from './token.ts';
+import { adminUnavailable, authenticateAdmin } from './access.ts';
+import { healthDocument } from './health.ts';
 
 /** What to purge: one scope (a tenant, a key, or the global scope) and/or one model. */
 const purgeSchema = z
@@ -123,11 +121,14 @@ export function adminRoutes(): Hono<AppEnv & { Variables: { actor: string; store
     return c.json({ object: 'list', data: await c.var.store.audit(limit) });
   });
 
+  admin.get('/health', async (c) => c.json(await healthDocument(c.var.deps)));
+
   allowOnly(admin, '/keys', 'GET', 'POST');
   allowOnly(admin, '/keys/:id', 'GET', 'PATCH', 'DELETE');
   allowOnly(admin, '/keys/:id/usage', 'GET');
   allowOnly(admin, '/cache/purge', 'POST');
   allowOnly(admin, '/audit', 'GET');
+  allowOnly(admin, '/health', 'GET');
 
   return admin;
 }
@@ -136,39 +137,12 @@ function adminAuth(): MiddlewareHandler<
   AppEnv & { Variables: { actor: string; store: KeyStore } }
 > {
   return async function adminAuth(c, next) {
-    const { config, keyStore, redis } = c.var.deps;
-    const presented = presentedKey(c.req.raw.headers);
-    // Guessing is slowed per client address, checked before the token so a right guess
-    // from a locked-out address is refused like a wrong one.
-    const limiter = redis && adminFailureLimiter(redis, config.admin.failedAuthPerMinute);
-    const address = c.req.header('cf-connecting-ip') ?? 'unknown';
-    if (limiter) {
-      const { remaining, reset } = await limiter.getRemaining(address).catch(() => {
-        throw adminUnavailable();
-      });
-      if (remaining <= 0) throw errors.adminLockedOut(retryAfterSeconds(reset));
-    }
-    const actor = presented ? await matchAdminToken(presented, config.admin.tokens) : undefined;
-    if (!actor) {
-      if (presented && limiter) await limiter.limit(address).catch(() => undefined);
-      throw errors.adminUnauthorized();
-    }
-    if (!keyStore) throw adminUnavailable();
-    c.set('actor', actor);
-    c.set('store', keyStore);
+    const caller = await authenticateAdmin(c, 'refuse');
+    if (!c.var.deps.keyStore) throw adminUnavailable();
+    c.set('actor', caller.actor);
+    c.set('store', c.var.deps.keyStore);
     await next();
   };
-}
-
-function adminUnavailable(): GatewayError {
-  return new GatewayError(
-    503,
-    'The admin API needs Redis (config `redis`), which cannot be reached.',
-    {
-      code: 'admin_unavailable',
-      headers: { 'retry-after': '1' },
-    },
-  );
 }
 
 /** 400 naming the field when a key's policy names a zone or model the config does not know,

@@ -390,6 +390,9 @@ export const configSchema = z
          * minute, counted in Redis across isolates; past it every admin request from that
          * address gets 429 with `retry-after`, right token or not. Default 10. */
         failedAuthPerMinute: z.number().int().positive().default(10),
+        /** How long an operator console session (`POST /admin/session`, the `gw_console`
+         * cookie) lasts, in seconds; at most 30 days. Default 28 800 (8 hours). */
+        sessionTtlSeconds: z.number().int().positive().max(2_592_000).default(28_800),
         /** Admin tokens limited to one tenant, by name: they read only that tenant's rows of
          * the request log and usage (`/admin/requests`, `/admin/usage`) and nothing else of
          * the admin API. Default none. */

@@ -2,6 +2,33 @@ import type { RoutingConfig } from '../config/index.ts';
 import type { AttemptFailure } from '../proxy/attempt.ts';
 import type { Redis } from '../store/index.ts';
 
+/** One cron probe verdict. */
+export interface ProbeVerdict {
+  /** ISO time the probe was sent. */
+  at: string;
+  ok: boolean;
+  status: number | null;
+  latencyMs: number;
+  /** Why it failed without an answer (the error's name, e.g. TimeoutError); else null. */
+  error: string | null;
+}
+
+export interface CircuitReport {
+  /** `unknown`: Redis could not be read. */
+  state: 'open' | 'closed' | 'unknown';
+  since: string | null;
+  until: string | null;
+}
+
+export interface HealthReport {
+  circuit: CircuitReport;
+  probes: ProbeVerdict[];
+}
+
+/** How many probe verdicts each endpoint's log keeps. */
+export const PROBE_LOG_LENGTH = 10;
+const CLOSED: CircuitReport = { state: 'closed', since: null, until: null };
+
 /**
  * Shared health of upstream targets, so every isolate agrees:
  * - passive: `failureThreshold` failures of a provider within `windowMs` open its circuit
@@ -48,6 +75,43 @@ export class HealthBook {
     return new Set(ids.filter((id) => this.#cache.get(id)?.down));
   }
 
+  /** What the admin health document shows of each of `ids`: the circuit (open since when,
+   * until when) and the probe's last verdicts, newest first. Read fresh (no isolate cache);
+   * Redis errors propagate (the caller decides what an unreadable book means). */
+  async report(ids: readonly string[]): Promise<Map<string, HealthReport>> {
+    const reports = new Map<string, HealthReport>();
+    if (!this.#read) {
+      for (const id of ids) reports.set(id, { circuit: CLOSED, probes: [] });
+      return reports;
+    }
+    const read = this.#read;
+    const now = this.#now();
+    await Promise.all(
+      ids.map(async (id) => {
+        const [opened, ttl, log] = await Promise.all([
+          read.get<string | number>(`gw:circuit:${id}`),
+          read.pttl(`gw:circuit:${id}`),
+          read.lrange<ProbeVerdict | string>(`gw:probe:log:${id}`, 0, PROBE_LOG_LENGTH - 1),
+        ]);
+        const since = Number(opened);
+        const circuit: CircuitReport =
+          opened === null
+            ? CLOSED
+            : {
+                state: 'open',
+                // Circuits opened before this field existed hold 1, not a time.
+                since: since > 1 ? new Date(since).toISOString() : null,
+                until: ttl > 0 ? new Date(now + ttl).toISOString() : null,
+              };
+        const probes = log.map((v) =>
+          typeof v === 'string' ? (JSON.parse(v) as ProbeVerdict) : v,
+        );
+        reports.set(id, { circuit, probes });
+      }),
+    );
+    return reports;
+  }
+
   /** Counts a failure; opens the circuit everywhere when the threshold is reached. */
   async recordFailure(id: string): Promise<void> {
     if (!this.#write) return;
@@ -58,17 +122,32 @@ export class HealthBook {
     tx.pexpire(key, windowMs, 'NX');
     const [count] = (await tx.exec()) as [number, number];
     if (count >= failureThreshold) {
-      await this.#write.set(`gw:circuit:${id}`, 1, { px: cooldownMs });
+      // The value is when it opened (the admin health document shows it).
+      await this.#write.set(`gw:circuit:${id}`, this.#now(), { px: cooldownMs });
       await this.#write.del(key);
       this.#cache.set(id, { down: true, until: this.#now() + this.#config.healthCacheMs });
     }
   }
 
-  /** The cron probe's verdict on one endpoint; a failure keeps it down for `ttlMs`. */
-  async recordProbe(id: string, ok: boolean, ttlMs: number): Promise<void> {
+  /** The cron probe's verdict on one endpoint; a failure keeps it down for `ttlMs`. Each
+   * verdict also goes to the endpoint's short log (`gw:probe:log:<id>`, the last
+   * PROBE_LOG_LENGTH, kept a day) for the admin health document. `markDown: false` logs
+   * only (a region's own verdict, which marks its origin providers instead). */
+  async recordProbe(
+    id: string,
+    verdict: ProbeVerdict,
+    ttlMs: number,
+    markDown = true,
+  ): Promise<void> {
     if (!this.#write) return;
-    if (ok) await this.#write.del(`gw:probe:${id}`);
-    else await this.#write.set(`gw:probe:${id}`, 'down', { px: ttlMs });
+    const log = `gw:probe:log:${id}`;
+    const tx = this.#write.multi();
+    if (markDown && verdict.ok) tx.del(`gw:probe:${id}`);
+    else if (markDown) tx.set(`gw:probe:${id}`, 'down', { px: ttlMs });
+    tx.lpush(log, JSON.stringify(verdict));
+    tx.ltrim(log, 0, PROBE_LOG_LENGTH - 1);
+    tx.pexpire(log, 86_400_000);
+    await tx.exec();
   }
 }
 

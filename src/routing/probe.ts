@@ -1,4 +1,5 @@
 import type { GatewayDeps } from '../context.ts';
+import type { ProbeVerdict } from './health.ts';
 
 /**
  * The cron's active health check: each provider endpoint's cheap call (a model list) and
@@ -11,6 +12,19 @@ export interface ProbeResult {
   ok: boolean;
   status?: number;
   error?: string;
+  /** When it was sent (ms) and how long the answer took. */
+  at: number;
+  latencyMs: number;
+}
+
+function verdict(result: ProbeResult): ProbeVerdict {
+  return {
+    at: new Date(result.at).toISOString(),
+    ok: result.ok,
+    status: result.status ?? null,
+    latencyMs: result.latencyMs,
+    error: result.error ?? null,
+  };
 }
 
 export async function runProbes(deps: GatewayDeps, ttlMs = 180_000): Promise<ProbeResult[]> {
@@ -24,11 +38,17 @@ export async function runProbes(deps: GatewayDeps, ttlMs = 180_000): Promise<Pro
       .then(() => provider.probeRequest!())
       .then(
         (request) => check(provider.id, request.url, request.headers, timeout),
-        () => ({ target: provider.id, ok: false, error: 'probe request could not be built' }),
+        () => ({
+          target: provider.id,
+          ok: false,
+          error: 'probe request could not be built',
+          at: Date.now(),
+          latencyMs: 0,
+        }),
       );
     checks.push(
       probe.then(async (result) => {
-        await health.recordProbe(provider.id, result.ok, ttlMs);
+        await health.recordProbe(provider.id, verdict(result), ttlMs);
         return result;
       }),
     );
@@ -45,7 +65,10 @@ export async function runProbes(deps: GatewayDeps, ttlMs = 180_000): Promise<Pro
         new Headers(),
         timeout,
       ).then(async (result) => {
-        await Promise.all(served.map((p) => health.recordProbe(p.id, result.ok, ttlMs)));
+        await Promise.all([
+          health.recordProbe(result.target, verdict(result), ttlMs, false),
+          ...served.map((p) => health.recordProbe(p.id, verdict(result), ttlMs)),
+        ]);
         return result;
       }),
     );
@@ -59,11 +82,14 @@ async function check(
   headers: Headers,
   timeoutMs: number,
 ): Promise<ProbeResult> {
+  const at = Date.now();
   try {
     const res = await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
+    const latencyMs = Date.now() - at;
     await res.body?.cancel();
-    return { target, ok: res.ok, status: res.status };
+    return { target, ok: res.ok, status: res.status, at, latencyMs };
   } catch (err) {
-    return { target, ok: false, error: err instanceof Error ? err.name : 'error' };
+    const error = err instanceof Error ? err.name : 'error';
+    return { target, ok: false, error, at, latencyMs: Date.now() - at };
   }
 }

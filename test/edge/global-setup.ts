@@ -10,6 +10,7 @@ import { startFaultProxy } from '../../tools/fakes/fault-proxy.ts';
 import { startFakeGemini } from '../../tools/fakes/gemini.ts';
 import { startFakeOpenAI } from '../../tools/fakes/openai.ts';
 import { hasRedisServer, startLocalUpstash } from '../../tools/upstash/index.ts';
+import { KEY, LLAMA, startSims, startTestOrigin } from '../origin/helpers.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -20,6 +21,12 @@ declare module 'vitest' {
     upstashUrl: string;
     upstashToken: string;
     faultProxyUrl: string;
+    /** A real origin (origin/) over two gpu-sim vLLM endpoints, for GET /admin/health. */
+    originUrl: string;
+    originKeyId: string;
+    originSigningKey: string;
+    /** JSON: the origin's endpoint URLs. */
+    originEndpoints: string;
   }
 }
 
@@ -42,7 +49,24 @@ export default async function ({ provide }: TestProject) {
   provide('fakeOpenAIUrl', fake.url);
   provide('upstashUrl', upstash.url);
   provide('upstashToken', upstash.token);
+  const sims = await startSims(2);
+  const origin = await startTestOrigin(
+    {
+      pools: { vllm: { kind: 'vllm', endpoints: sims.map((s) => s.url) } },
+      models: { [LLAMA]: 'vllm' },
+      // Slower loops than the origin tests': it idles through the whole edge run.
+      scrape: { intervalMs: 1_000, staleAfterMs: 5_000 },
+      health: { intervalMs: 1_000, timeoutMs: 500 },
+    },
+    {},
+  );
+  provide('originUrl', origin.url);
+  provide('originKeyId', KEY.id);
+  provide('originSigningKey', KEY.secret);
+  provide('originEndpoints', JSON.stringify(sims.map((s) => s.url)));
   return async () => {
+    await origin.close();
+    await Promise.all(sims.map((s) => s.close()));
     await fake.close();
     await anthropic.close();
     await gemini.close();

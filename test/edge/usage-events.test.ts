@@ -169,6 +169,6 @@ describe('the request log routes without a usage database', () => {
     );
     expect((await get('/admin/usage', 'acme-token-0123456789abcdef')).status).toBe(503);
     expect((await get('/admin/requests', 'wrong-token-0123456789abcdef')).status).toBe(401);
-    expect((await get('/admin/keys', 'acme-token-0123456789abcdef')).status).toBe(401);
+    expect((await get('/admin/keys', 'acme-token-0123456789abcdef')).status).toBe(403);
   });
 });
