@@ -3,6 +3,7 @@
  * them (type-only imports, erased from the bundle), so the two cannot drift apart.
  */
 
+import type { healthDocument } from '../../../src/admin/health.ts';
 import type { CreateKeyInput, KeyRecord } from '../../../src/auth/keys.ts';
 import type { AuditEntry } from '../../../src/auth/store.ts';
 import type { RouteSummary, UsageEvent } from '../../../src/events/event.ts';
@@ -62,56 +63,7 @@ export interface UsageSeries {
 }
 
 /** `GET /admin/health` (docs/architecture.md, "Admin API"). */
-export interface ProbeVerdict {
-  at: string;
-  ok: boolean;
-  status: number | null;
-  latencyMs: number | null;
-  error: string | null;
-}
-
-export interface ProviderHealth {
-  name: string;
-  kind: string;
-  region: string | null;
-  zones: string[];
-  healthy: boolean;
-  circuit: { state: 'closed' | 'open'; since: string | null; until: string | null };
-  probes: ProbeVerdict[];
-}
-
-export interface EndpointHealth {
-  id: string;
-  healthy: boolean;
-  ejected: boolean;
-  ejectedUntil: string | null;
-  inflight: number;
-  running: number | null;
-  waiting: number | null;
-  kvCacheUsage: number | null;
-}
-
-export interface PoolHealth {
-  name: string;
-  engine: string;
-  models: string[];
-  queueDepth: number;
-  inflight: number;
-  endpoints: EndpointHealth[];
-}
-
-export interface RegionHealth {
-  name: string;
-  zone: string;
-  origin: string | null;
-  readiness: 'ready' | 'draining' | 'starting' | 'unknown';
-  probes: ProbeVerdict[];
-  pools: PoolHealth[];
-  error?: string;
-}
-
-export interface HealthDocument {
-  generatedAt: string;
-  providers: ProviderHealth[];
-  regions: RegionHealth[];
-}
+export type HealthDocument = Awaited<ReturnType<typeof healthDocument>>;
+export type ProviderHealth = HealthDocument['providers'][number];
+export type RegionHealth = HealthDocument['regions'][number];
+export type ProbeVerdict = ProviderHealth['probes'][number];

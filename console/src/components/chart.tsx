@@ -4,6 +4,9 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { ChartData } from '../lib/series.ts';
 
+/** Axis ticks with three significant digits (requests/s and costs are often far below 1). */
+const tick = new Intl.NumberFormat('en-US', { maximumSignificantDigits: 3 });
+
 const COLORS = [
   '#2563eb',
   '#dc2626',
@@ -35,7 +38,10 @@ export function LineChart({ title, unit, data }: { title: string; unit: string; 
             points: { show: data.columns[0].length < 60 },
           })),
         ],
-        axes: [{}, { label: unit, size: 60 }],
+        axes: [
+          {},
+          { label: unit, size: 70, values: (_u, splits) => splits.map((v) => tick.format(v)) },
+        ],
         legend: { live: false },
       },
       data.columns as uPlot.AlignedData,

@@ -24,4 +24,14 @@ export const percent = (fraction: number | null | undefined): string =>
   fraction === null || fraction === undefined ? '–' : `${decimal.format(fraction * 100)}%`;
 
 export const time = (iso: string | null | undefined): string =>
-  iso ? new Date(iso).toLocaleString('en-GB', { hour12: false }) : '–';
+  iso
+    ? new Date(iso).toLocaleString('en-GB', {
+        year: 'numeric',
+        month: 'short',
+        day: 'numeric',
+        hour: '2-digit',
+        minute: '2-digit',
+        second: '2-digit',
+        hour12: false,
+      })
+    : '–';

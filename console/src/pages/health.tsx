@@ -23,6 +23,11 @@ export function HealthPage() {
       <Load loaded={loaded} what="health">
         {(health) => (
           <>
+            {health.error && (
+              <p class="state error" role="alert">
+                {health.error}
+              </p>
+            )}
             <h2>Providers</h2>
             <Providers health={health} />
             <h2>Regions</h2>

@@ -165,6 +165,7 @@ function RequestTable({ page }: { page: RequestPage }) {
           columns={[
             'Time',
             'Status',
+            'Endpoint',
             'Model',
             'Provider',
             'Region',
@@ -185,6 +186,9 @@ function RequestTable({ page }: { page: RequestPage }) {
               <td>
                 {r.status}
                 {r.error_code && <span class="code"> {r.error_code}</span>}
+              </td>
+              <td>
+                {r.method} {r.endpoint}
               </td>
               <td>{r.model ?? '–'}</td>
               <td>{r.provider ?? '–'}</td>
