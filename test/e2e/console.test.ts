@@ -133,7 +133,7 @@ describe('the operator console in a browser', () => {
     await form.getByLabel('Tenant').fill(TENANT);
     await form.getByLabel('Residency').fill('none');
     await form.getByRole('button', { name: 'Create key' }).click();
-    const shown = page.getByLabel('New key');
+    const shown = page.getByLabel('The new key');
     await shown.waitFor();
     await page.getByRole('button', { name: 'Copy' }).click();
     await page.getByText('Copied.').waitFor();
@@ -143,10 +143,14 @@ describe('the operator console in a browser', () => {
     const item = page.getByRole('listitem', { name: 'Key console e2e' });
     keyId = (await item.locator('code').first().textContent())!;
     expect(keyId).toMatch(/^key_[0-9a-f]{16}$/);
-    await shot('keys');
     // Shown once: after "I have copied it" (or a reload) the page holds only its prefix.
     await page.getByRole('button', { name: 'I have copied it' }).click();
     expect(await page.content()).not.toContain(apiKey);
+    // A key's spend against its budget (the picture holds no key, only prefixes).
+    const limited = page.getByRole('listitem', { name: 'Key example: small limits' });
+    await limited.getByRole('button', { name: 'Usage' }).click();
+    await limited.locator('meter').waitFor();
+    await shot('keys');
     expectFailures([]);
   });
 

@@ -179,7 +179,7 @@ function CreatedKey({
         it now.
       </p>
       <p>
-        <output class="secret" aria-label="New key">
+        <output class="secret" aria-label="The new key">
           {created.key}
         </output>{' '}
         <button type="button" onClick={copy}>
