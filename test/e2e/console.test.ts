@@ -146,6 +146,13 @@ describe('the operator console in a browser', () => {
     // Shown once: after "I have copied it" (or a reload) the page holds only its prefix.
     await page.getByRole('button', { name: 'I have copied it' }).click();
     expect(await page.content()).not.toContain(apiKey);
+    // Edited with the cookie: a PATCH from the console's own origin passes the CSRF rule.
+    const mine = page.getByRole('listitem', { name: 'Key console e2e' });
+    await mine.getByRole('button', { name: 'Edit' }).click();
+    const edit = page.getByRole('form', { name: 'Edit console e2e' });
+    await edit.getByLabel('Monthly budget (USD)').fill('5');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await mine.getByText('$5.00/month').waitFor();
     // A key's spend against its budget (the picture holds no key, only prefixes).
     const limited = page.getByRole('listitem', { name: 'Key example: small limits' });
     await limited.getByRole('button', { name: 'Usage' }).click();
@@ -270,6 +277,9 @@ describe('the operator console in a browser', () => {
     await audit.waitFor();
     expect(
       await audit.getByRole('row', { name: new RegExp(`key\\.create ${keyId}`) }).count(),
+    ).toBe(1);
+    expect(
+      await audit.getByRole('row', { name: new RegExp(`key\\.update ${keyId}`) }).count(),
     ).toBe(1);
     await shot('audit');
     expectFailures([]);
