@@ -109,4 +109,20 @@ describe('RequestsPage', () => {
     expect(alert.textContent).toContain('not configured');
     expect(screen.getByRole('button', { name: 'Try again' })).toBeTruthy();
   });
+
+  it('renders what the log holds as text, never as markup', async () => {
+    const app = new Hono();
+    const hostile = '<img src=x onerror="alert(1)"><b>bold</b>';
+    app.get('/admin/requests', (c) =>
+      c.json({
+        object: 'list',
+        data: [{ ...ROWS[0], model: hostile, error_code: '<script>x</script>' }],
+        next_cursor: null,
+      }),
+    );
+    routeFetchTo(app);
+    const { container } = render(<RequestsPage scope={null} />);
+    await screen.findByText(hostile);
+    expect(container.querySelector('img, b, script')).toBeNull();
+  });
 });
