@@ -5,6 +5,7 @@ import { defineConfig } from 'vitest/config';
 // - edge: src/ and test/edge/ run inside workerd; outbound calls go to real loopback servers
 //   (fake OpenAI, redis-server behind the Upstash REST bridge) from test/edge/global-setup.ts.
 // - node: tools/, origin/, end-to-end and infra tests run in Node.
+// - console: the operator console's components (console/src), in happy-dom.
 export default defineConfig({
   test: {
     projects: [
@@ -54,6 +55,15 @@ export default defineConfig({
           ],
           testTimeout: 30_000,
           hookTimeout: 60_000,
+        },
+      },
+      {
+        oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
+        test: {
+          name: 'console',
+          environment: 'happy-dom',
+          include: ['console/src/**/*.test.{ts,tsx}'],
+          setupFiles: ['console/src/test/setup.ts'],
         },
       },
     ],

@@ -6,81 +6,28 @@
  * served what is checked where it happened: the simulators' own request counters and the
  * fakes' request counts (GET /__default), not only the gateway's headers.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, portInUse } from '../../tools/dev/ports.ts';
+import { portInUse } from '../../tools/dev/ports.ts';
 import { REALTIME_REPLY } from '../../tools/fakes/openai-realtime.ts';
 import { metricValue, waitFor } from '../origin/helpers.ts';
+import { type DevStack, type StackState, startDevStack } from './processes.ts';
 
-interface StackState {
-  edge: { url: string; pid: number };
-  usageDb: { url: string; backend: string };
-  keys: { label: string; key: string }[];
-  fakes: { provider: string; url: string | null }[];
-  origins: { region: string; name: string; url: string; pid: number }[];
-  sims: { name: string; region: string; kind: string; url: string; pid: number }[];
-  pids: number[];
-}
-
-const ROOT = join(import.meta.dirname, '..', '..');
-let dir = '';
-let dev: ChildProcess;
-let output = '';
+let stack: DevStack;
 let state: StackState;
 let edge = '';
+const output = () => stack.output();
 const key = (label: string) => state.keys.find((k) => k.label.startsWith(label))!.key;
 const fakeUrl = (provider: string) => state.fakes.find((f) => f.provider === provider)!.url!;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'local-stack-'));
-  const stateFile = join(dir, 'stack.json');
-  dev = spawn('npm', ['run', 'dev'], {
-    cwd: ROOT,
-    detached: true,
-    env: {
-      ...process.env,
-      PORT: String(await freePort()),
-      DEV_STACK_FILE: stateFile,
-      DEV_PROBE_INTERVAL_MS: '1000',
-      // The real services' keys must not leak in from the environment running the tests.
-      OPENAI_API_KEY: '',
-      ANTHROPIC_API_KEY: '',
-      GEMINI_API_KEY: '',
-      AWS_ACCESS_KEY_ID: '',
-      AZURE_OPENAI_EU_API_KEY: '',
-      UPSTASH_REDIS_REST_URL: '',
-    },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  const keep = (d: Buffer) => {
-    output = (output + d).slice(-200_000);
-  };
-  dev.stdout!.on('data', keep);
-  dev.stderr!.on('data', keep);
-  await waitFor(() => existsSync(stateFile) || dev.exitCode !== null, 150_000).catch(() => {});
-  if (!existsSync(stateFile)) throw new Error(`npm run dev did not start:\n${output}`);
-  state = JSON.parse(readFileSync(stateFile, 'utf8')) as StackState;
+  stack = await startDevStack({ DEV_PROBE_INTERVAL_MS: '1000' });
+  state = stack.state;
   edge = state.edge.url;
 }, 180_000);
 
-afterAll(async () => {
-  if (dev?.pid && dev.exitCode === null) {
-    try {
-      process.kill(-dev.pid, 'SIGKILL');
-    } catch {}
-  }
-  for (const pid of state?.pids ?? []) {
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {}
-  }
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => stack?.kill());
 
 /** Model requests each simulator has finished (its own Prometheus counters). */
 async function simCounts(): Promise<Record<string, number>> {
@@ -135,12 +82,12 @@ describe('npm run dev: the whole system', () => {
       'small',
     ]);
     for (const line of ['curl -i', 'curl -N', 'cf-ipcountry: DE', state.keys[2]!.key]) {
-      expect(output).toContain(line);
+      expect(output()).toContain(line);
     }
   });
 
   it('serves the operator console as static assets under /console, with a strict CSP', async () => {
-    expect(output).toContain(`${edge}/console/`);
+    expect(output()).toContain(`${edge}/console/`);
     const root = await fetch(`${edge}/`, { headers: { accept: 'text/html' }, redirect: 'manual' });
     expect(root.status).toBe(302);
     expect(root.headers.get('location')).toBe('/console/');
@@ -340,11 +287,11 @@ describe('npm run dev: the whole system', () => {
     };
     expect(await region()).toBe('eu-west');
     process.kill(eu.pid, 'SIGKILL');
-    await waitFor(() => output.includes('origin-eu-west exited'), 10_000);
+    await waitFor(() => output().includes('origin-eu-west exited'), 10_000);
     expect(await region()).toBe('us-east'); // the nearest other region
 
-    dev.stdin!.write('start origin-eu-west\n');
-    await waitFor(() => output.includes('origin-eu-west is up again'), 30_000);
+    stack.command('start origin-eu-west');
+    await waitFor(() => output().includes('origin-eu-west is up again'), 30_000);
     // Back once its circuit cools down (10 s in the dev config) and the probe sees it.
     await waitFor(async () => (await region()) === 'eu-west', 40_000);
   }, 90_000);
@@ -524,8 +471,8 @@ describe('npm run dev: the whole system', () => {
       ...state.fakes.map((f) => f.url!),
       state.usageDb.url,
     ].map((u) => Number(new URL(u).port));
-    const exited = new Promise((r) => dev.once('exit', r));
-    process.kill(-dev.pid!, 'SIGINT'); // what a terminal sends to the foreground group
+    const exited = new Promise((r) => stack.child.once('exit', r));
+    process.kill(-stack.child.pid!, 'SIGINT'); // what a terminal sends to the foreground group
     await exited;
     const alive = (pid: number) => {
       try {

@@ -1,6 +1,11 @@
 /** Real processes for end-to-end tests: free ports, `wrangler dev` / `tools/dev.ts`, readiness. */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { freePort } from '../../tools/dev/ports.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
 
 export { freePort };
 
@@ -110,4 +115,90 @@ export async function startWranglerDev(
   ];
   for (const [name, value] of Object.entries(vars)) args.push('--var', `${name}:${value}`);
   return startProcess(args, { port });
+}
+
+/** What `npm run dev` writes to its state file (`DEV_STACK_FILE`): what runs where. */
+export interface StackState {
+  edge: { url: string; pid: number };
+  usageDb: { url: string; backend: string };
+  keys: { label: string; key: string }[];
+  fakes: { provider: string; url: string | null }[];
+  origins: { region: string; name: string; url: string; pid: number }[];
+  sims: { name: string; region: string; kind: string; url: string; pid: number }[];
+  pids: number[];
+}
+
+export interface DevStack {
+  state: StackState;
+  /** Everything it printed so far (the last 200 KB). */
+  output(): string;
+  /** Its stdin (`status`, `stop NAME`, `start NAME`). */
+  command(line: string): void;
+  child: ChildProcess;
+  /** SIGKILL to it and every process it started; removes the state file's folder. */
+  kill(): void;
+}
+
+/**
+ * `npm run dev` as a terminal runs it (its own process group), on a free port, with the
+ * real services' keys blanked so every provider is its local fake; resolves once it has
+ * written its state file (everything is up).
+ */
+export async function startDevStack(env: Record<string, string> = {}): Promise<DevStack> {
+  const dir = mkdtempSync(join(tmpdir(), 'local-stack-'));
+  const stateFile = join(dir, 'stack.json');
+  let output = '';
+  const child = spawn('npm', ['run', 'dev'], {
+    cwd: ROOT,
+    detached: true,
+    env: {
+      ...process.env,
+      PORT: String(await freePort()),
+      DEV_STACK_FILE: stateFile,
+      // The real services' keys must not leak in from the environment running the tests.
+      OPENAI_API_KEY: '',
+      ANTHROPIC_API_KEY: '',
+      GEMINI_API_KEY: '',
+      AWS_ACCESS_KEY_ID: '',
+      AZURE_OPENAI_EU_API_KEY: '',
+      UPSTASH_REDIS_REST_URL: '',
+      ...env,
+    },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const keep = (d: Buffer) => {
+    output = (output + d).slice(-200_000);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  let state: StackState | undefined;
+  const kill = () => {
+    if (child.pid && child.exitCode === null) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {}
+    }
+    for (const pid of state?.pids ?? []) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {}
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const until = Date.now() + 150_000;
+  while (!existsSync(stateFile) && child.exitCode === null && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  if (!existsSync(stateFile)) {
+    kill();
+    throw new Error(`npm run dev did not start:\n${output}`);
+  }
+  state = JSON.parse(readFileSync(stateFile, 'utf8')) as StackState;
+  return {
+    state,
+    output: () => output,
+    command: (line) => child.stdin!.write(`${line}\n`),
+    child,
+    kill,
+  };
 }
