@@ -21,6 +21,7 @@ import { healthRoutes } from './routes/health.ts';
 import { v1Routes } from './routes/v1.ts';
 import { HealthBook, type ProbeResult, runProbes } from './routing/index.ts';
 import { createRedis } from './store/index.ts';
+import { Telemetry, type TelemetrySettings, tracing } from './telemetry/index.ts';
 
 export interface AppOptions {
   config: GatewayConfig;
@@ -32,6 +33,9 @@ export interface AppOptions {
   events?: EventQueue | undefined;
   /** The usage store for the admin request log (a Hyperdrive binding). Default none. */
   usageDb?: UsageDb | undefined;
+  /** Where spans and metrics go (OTLP/HTTP), from `telemetrySettings(env)`. Default none:
+   * telemetry off. */
+  telemetry?: TelemetrySettings | undefined;
 }
 
 export interface Gateway {
@@ -61,6 +65,7 @@ export function createGateway(options: AppOptions): Gateway {
         ? new EventBatcher(options.events, config.events)
         : undefined,
     usageDb: options.usageDb,
+    telemetry: options.telemetry ? new Telemetry(options.telemetry) : undefined,
   };
   const app = new Hono<AppEnv>();
 
@@ -70,6 +75,7 @@ export function createGateway(options: AppOptions): Gateway {
     c.set('startedAt', Date.now());
     await next();
   });
+  app.use(tracing());
   app.use(requestLog());
 
   app.route('/health', healthRoutes());

@@ -10,6 +10,7 @@ import type { RequestLogger, RequestLogRecord } from './observability/index.ts';
 import type { Provider } from './providers/index.ts';
 import type { HealthBook } from './routing/index.ts';
 import type { Redis } from './store/index.ts';
+import type { RequestTrace, Telemetry } from './telemetry/index.ts';
 
 /** What the app is built from; tests build apps with their own config and logger. */
 export interface GatewayDeps {
@@ -31,6 +32,8 @@ export interface GatewayDeps {
   events: EventBatcher | undefined;
   /** The usage store (PostgreSQL through Hyperdrive) the admin request log reads. */
   usageDb: UsageDb | undefined;
+  /** OpenTelemetry traces and metrics; absent when no OTLP endpoint is configured. */
+  telemetry: Telemetry | undefined;
 }
 
 /** A Hyperdrive binding, or anything else with a PostgreSQL connection string. */
@@ -46,6 +49,8 @@ export type AppEnv = {
     logDeferred: boolean;
     /** The authenticated gateway key; absent when auth is disabled. */
     apiKey?: KeyRecord;
+    /** This request's trace, when telemetry is on. */
+    trace?: RequestTrace;
   };
 };
 

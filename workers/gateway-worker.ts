@@ -9,6 +9,7 @@ import { env } from 'cloudflare:workers';
 import { createGateway } from '../src/app.ts';
 import { loadConfig } from '../src/config/index.ts';
 import type { EventQueue } from '../src/events/index.ts';
+import { telemetrySettings } from '../src/telemetry/index.ts';
 
 export function gatewayWorker(rawConfig: unknown): ExportedHandler {
   const bindings = env as unknown as Record<string, unknown> & {
@@ -21,6 +22,8 @@ export function gatewayWorker(rawConfig: unknown): ExportedHandler {
     // PostgreSQL through Hyperdrive ([[hyperdrive]]).
     events: bindings.USAGE_EVENTS,
     usageDb: bindings.USAGE_DB,
+    // OTEL_EXPORTER_OTLP_ENDPOINT and the other standard variables (vars or secrets).
+    telemetry: telemetrySettings(bindings),
   });
   return {
     fetch: (request, env, ctx) => gateway.app.fetch(request, env, ctx),

@@ -61,15 +61,18 @@ export async function startProcess(
   throw new Error(`${args.join(' ')} did not become ready:\n${output.slice(-3000)}`);
 }
 
-/** `wrangler dev` of the root wrangler.toml on `port`, with `vars` as --var. */
+/** `wrangler dev` of the root wrangler.toml (or `opts.config`) on `port`, with `vars` as
+ * --var. */
 export async function startWranglerDev(
   port: number,
   vars: Record<string, string>,
+  opts: { config?: string; readyPath?: string } = {},
 ): Promise<Running> {
   // Each instance needs its own inspector port and state directory to run beside another.
   const args = [
     'node_modules/.bin/wrangler',
     'dev',
+    ...(opts.config ? ['-c', opts.config] : []),
     '--ip',
     '127.0.0.1',
     '--port',
@@ -81,5 +84,5 @@ export async function startWranglerDev(
     `.wrangler/state-e2e-${port}`,
   ];
   for (const [name, value] of Object.entries(vars)) args.push('--var', `${name}:${value}`);
-  return startProcess(args, { port });
+  return startProcess(args, { port, ...(opts.readyPath ? { readyPath: opts.readyPath } : {}) });
 }
