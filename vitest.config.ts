@@ -26,6 +26,8 @@ export default defineConfig({
                 UPSTASH_REDIS_REST_URL: inject<string>('upstashUrl'),
                 UPSTASH_REDIS_REST_TOKEN: inject<string>('upstashToken'),
                 FAULT_PROXY_URL: inject<string>('faultProxyUrl'),
+                OTLP_URL: inject<string>('otlpUrl'),
+                OTLP_HANG_URL: inject<string>('otlpHangUrl'),
                 ADMIN_TOKEN: 'test-admin-token-0123456789',
               },
             },
