@@ -61,6 +61,17 @@ export interface TelemetrySettings {
   maxQueueSpans: number;
 }
 
+/** The OTEL_* variables of `env` that this module reads and that are set (not empty): what a
+ * launcher passes on (tools/dev.ts hands them to `wrangler dev` as vars). */
+export function telemetryVars(env: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of Object.keys(telemetryEnvSchema.shape)) {
+    const value = env[name];
+    if (typeof value === 'string' && value.trim() !== '') out[name] = value;
+  }
+  return out;
+}
+
 export class TelemetryConfigError extends Error {
   override name = 'TelemetryConfigError';
 }
@@ -69,12 +80,7 @@ export class TelemetryConfigError extends Error {
  * `TelemetryConfigError` naming each bad variable. Empty strings count as unset (a `--var`
  * or `.dev.vars` line with nothing after `=`). */
 export function telemetrySettings(env: Record<string, unknown>): TelemetrySettings | undefined {
-  const given = Object.fromEntries(
-    Object.keys(telemetryEnvSchema.shape)
-      .map((name) => [name, env[name]] as const)
-      .filter(([, v]) => typeof v === 'string' && v.trim() !== ''),
-  );
-  const parsed = telemetryEnvSchema.safeParse(given);
+  const parsed = telemetryEnvSchema.safeParse(telemetryVars(env));
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     throw new TelemetryConfigError(`invalid OpenTelemetry settings: ${problems.join('; ')}`);
