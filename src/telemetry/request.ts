@@ -31,7 +31,7 @@ export interface RequestEnding {
 }
 
 /** Error codes that are a limit's or budget's refusal. */
-const LIMIT_REFUSALS = new Set(['rate_limit_exceeded', 'budget_exceeded', 'tokens_exceeded']);
+const LIMIT_REFUSALS = new Set(['rate_limit_exceeded', 'budget_exceeded']);
 
 /**
  * One request's trace: the SERVER span (continuing the client's `traceparent`) and a CLIENT

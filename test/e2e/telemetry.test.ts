@@ -13,6 +13,7 @@ import { startFakeOpenAI } from '../../tools/fakes/openai.ts';
 import type { GpuSim } from '../../tools/gpu-sim/server.ts';
 import {
   type OtlpReceiver,
+  type ReceivedPoint,
   type ReceivedSpan,
   startOtlpReceiver,
 } from '../../tools/otlp/receiver.ts';
@@ -247,7 +248,8 @@ describe('traces from the client through the edge to the origin and the simulato
   });
 });
 
-/** The newest edge point of `metric` whose attributes include `attrs`. */
+/** The newest edge point (by its own time: exports may arrive out of order) of `metric` whose
+ * attributes include `attrs`. */
 function latest(metric: string, attrs: Record<string, unknown>) {
   return receiver.points
     .filter(
@@ -256,5 +258,5 @@ function latest(metric: string, attrs: Record<string, unknown>) {
         p.metric === metric &&
         Object.entries(attrs).every(([k, v]) => p.attributes[k] === v),
     )
-    .at(-1);
+    .reduce<ReceivedPoint | undefined>((a, p) => (!a || p.timeMs >= a.timeMs ? p : a), undefined);
 }

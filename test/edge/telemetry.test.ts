@@ -5,11 +5,12 @@
  * changes nothing for the client while the drops are counted in the request log line.
  */
 import { describe, expect, it } from 'vitest';
-import type { ReceivedSpan } from '../../tools/otlp/receiver.ts';
-import { gateway, OTLP_HANG_URL, OTLP_URL, openaiAt, scenario } from './helpers.ts';
+import type { ReceivedPoint, ReceivedSpan } from '../../tools/otlp/receiver.ts';
+import { createKey, gateway, OTLP_HANG_URL, OTLP_URL, openaiAt, scenario } from './helpers.ts';
 
 interface Received {
   spans: ReceivedSpan[];
+  points: ReceivedPoint[];
   exports: Record<string, number>;
 }
 
@@ -100,7 +101,6 @@ describe('edge telemetry (workerd)', () => {
       const { gw } = await modelGateway({
         OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
         OTEL_EXPORTER_OTLP_TIMEOUT: '200',
-        OTEL_METRIC_EXPORT_INTERVAL: '0',
       });
       let dropped = 0;
       for (let i = 0; i < 100 && dropped === 0; i++) {
@@ -111,8 +111,59 @@ describe('edge telemetry (workerd)', () => {
         dropped = gw.logs.at(-1)!.telemetry_dropped ?? 0;
         if (dropped === 0) await new Promise((r) => setTimeout(r, 50));
       }
-      // the first request's two spans (server, attempt) at least were lost, and counted
+      // the first request's two spans (server, attempt; no metric export is due yet) were
+      // lost, and counted
       expect(dropped).toBeGreaterThanOrEqual(2);
     }
+  });
+
+  it('counts requests, limit refusals and residency refusals in the exported metrics', async () => {
+    const service = `edge-metrics-${randomHex(4)}`;
+    const s = await scenario({});
+    const gw = gateway(
+      {
+        auth: { enabled: true },
+        regions: {
+          'us-east': { zone: 'us', continents: ['NA'], location: { lat: 39, lon: -77.5 } },
+          'ap-south': { zone: 'apac', continents: ['AS'], location: { lat: 19.1, lon: 72.9 } },
+        },
+        providers: { us: openaiAt(s, { region: 'us-east' }) },
+        models: { m: { targets: [{ provider: 'us', model: 'up' }] } },
+      },
+      {
+        OTEL_EXPORTER_OTLP_ENDPOINT: OTLP_URL,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        OTEL_SERVICE_NAME: service,
+        OTEL_METRIC_EXPORT_INTERVAL: '0',
+      },
+    );
+    const apac = await createKey(gw, { residency: 'apac' });
+    const limited = await createKey(gw, { limits: { requestsPerMinute: 1 } });
+    expect((await gw.chat(CHAT, apac.headers)).status).toBe(403);
+    expect((await gw.chat(CHAT, limited.headers)).status).toBe(200);
+    expect((await gw.chat(CHAT, limited.headers)).status).toBe(429);
+    const value = (r: Received, metric: string, attrs: Record<string, unknown> = {}) =>
+      r.points
+        .filter(
+          (p) =>
+            p.service === service &&
+            p.metric === metric &&
+            Object.entries(attrs).every(([k, v]) => p.attributes[k] === v),
+        )
+        .reduce((a, p) => (p.timeMs >= a.timeMs ? p : a), { timeMs: -1, value: 0 }).value;
+    const r = await receivedWhen((x) => value(x, 'gateway.limit.refusals') > 0);
+    expect(value(r, 'gateway.residency.refusals')).toBe(1);
+    expect(value(r, 'gateway.limit.refusals', { 'gateway.refusal': 'rate_limit_exceeded' })).toBe(
+      1,
+    );
+    expect(value(r, 'gateway.requests', { 'http.response.status_code': 403 })).toBe(1);
+    expect(value(r, 'gateway.requests', { 'http.response.status_code': 429 })).toBe(1);
+    expect(
+      value(r, 'gateway.requests', {
+        'http.response.status_code': 200,
+        'gateway.provider': 'us',
+        'gateway.region': 'us-east',
+      }),
+    ).toBe(1);
   });
 });
