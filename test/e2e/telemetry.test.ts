@@ -245,16 +245,29 @@ describe('traces from the client through the edge to the origin and the simulato
     expect(requests.value).toBe(2);
     expect(latest('gateway.fallbacks', { 'gateway.provider': 'origin' })!.value).toBe(2);
     expect(latest('gen_ai.client.operation.time_to_first_chunk', attrs)!.count).toBe(1);
+
+    // the origin exports the same names through the OTel SDK for Node (every 200 ms here)
+    const fromOrigin = (metric: string, a: Record<string, unknown>) =>
+      latest(metric, a, 'edge-llm-origin');
+    await waitFor(
+      () =>
+        fromOrigin('gateway.requests', { 'http.response.status_code': 200 })?.value === 2 &&
+        fromOrigin('gen_ai.client.token.usage', { 'gen_ai.token.type': 'output' })?.count === 2,
+      20_000,
+    );
+    expect(
+      fromOrigin('gen_ai.client.operation.duration', { 'gen_ai.request.model': LLAMA })!.count,
+    ).toBe(2);
   });
 });
 
-/** The newest edge point (by its own time: exports may arrive out of order) of `metric` whose
+/** The newest point of `service` (by its own time: exports may arrive out of order) of `metric` whose
  * attributes include `attrs`. */
-function latest(metric: string, attrs: Record<string, unknown>) {
+function latest(metric: string, attrs: Record<string, unknown>, service = 'edge-llm-gateway') {
   return receiver.points
     .filter(
       (p) =>
-        p.service === 'edge-llm-gateway' &&
+        p.service === service &&
         p.metric === metric &&
         Object.entries(attrs).every(([k, v]) => p.attributes[k] === v),
     )
