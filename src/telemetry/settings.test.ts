@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { samplerFor } from './sampler.ts';
-import { TelemetryConfigError, telemetrySettings } from './settings.ts';
+import { TelemetryConfigError, telemetrySettings, telemetryVars } from './settings.ts';
 
 describe('telemetrySettings (OTEL_* variables)', () => {
   it('is off without an endpoint, also when the variable is empty', () => {
@@ -51,5 +51,18 @@ describe('telemetrySettings (OTEL_* variables)', () => {
         OTEL_TRACES_SAMPLER_ARG: '2',
       }),
     ).toThrow(/OTEL_TRACES_SAMPLER_ARG/);
+  });
+});
+
+describe('telemetryVars (what npm run dev hands to wrangler dev)', () => {
+  it('keeps the OTEL_* variables this module reads, set and not empty', () => {
+    expect(
+      telemetryVars({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
+        OTEL_SERVICE_NAME: '',
+        OTEL_UNKNOWN_THING: 'x',
+        PATH: '/usr/bin',
+      }),
+    ).toEqual({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' });
   });
 });
