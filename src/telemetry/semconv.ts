@@ -36,7 +36,6 @@ export const GENERAL = {
   serverPort: 'server.port',
   httpMethod: 'http.request.method',
   httpStatus: 'http.response.status_code',
-  httpRoute: 'http.route',
   urlPath: 'url.path',
   serviceName: 'service.name',
   serviceInstanceId: 'service.instance.id',
