@@ -6,7 +6,17 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ReceivedPoint, ReceivedSpan } from '../../tools/otlp/receiver.ts';
-import { createKey, gateway, OTLP_HANG_URL, OTLP_URL, openaiAt, scenario } from './helpers.ts';
+import {
+  createKey,
+  gateway,
+  OTLP_HANG_URL,
+  OTLP_URL,
+  openaiAt,
+  scenario,
+  sseData,
+  UPSTREAM_KEY,
+} from './helpers.ts';
+import { fakeScenario } from './providers-fakes.ts';
 
 interface Received {
   spans: ReceivedSpan[];
@@ -165,5 +175,50 @@ describe('edge telemetry (workerd)', () => {
         'gateway.region': 'us-east',
       }),
     ).toBe(1);
+  });
+
+  it('puts usage and finish reasons on the span of a translated stream (Anthropic)', async () => {
+    const s = await fakeScenario('anthropic', {});
+    const gw = gateway(
+      {
+        providers: {
+          a: { kind: 'anthropic', baseUrl: `${s.baseUrl}/v1`, apiKey: UPSTREAM_KEY },
+        },
+        models: { m: { targets: [{ provider: 'a', model: 'claude-x' }] } },
+      },
+      { OTEL_EXPORTER_OTLP_ENDPOINT: OTLP_URL, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' },
+    );
+    const traceId = randomHex(16);
+    const res = await gw.chat(
+      { ...CHAT, max_tokens: 20, stream: true, stream_options: { include_usage: true } },
+      { traceparent: traceparent(traceId) },
+    );
+    expect(res.status).toBe(200);
+    const chunks = (await sseData(res))
+      .filter((d) => d !== '[DONE]')
+      .map(
+        (d) =>
+          JSON.parse(d) as {
+            id: string;
+            usage?: { prompt_tokens: number; completion_tokens: number };
+            choices: { finish_reason: string | null }[];
+          },
+      );
+    const usage = chunks.find((c) => c.usage)!.usage!;
+    const finish = chunks.flatMap((c) => c.choices.map((x) => x.finish_reason)).filter(Boolean);
+    const r = await receivedWhen((x) =>
+      x.spans.some((sp) => sp.traceId === traceId && sp.kind === 3),
+    );
+    const attempt = r.spans.find((sp) => sp.traceId === traceId && sp.kind === 3)!;
+    expect(attempt.attributes).toMatchObject({
+      'gen_ai.provider.name': 'anthropic',
+      'gen_ai.request.stream': true,
+      'gen_ai.response.id': chunks[0]!.id,
+      'gen_ai.response.finish_reasons': finish,
+      'gen_ai.usage.input_tokens': usage.prompt_tokens,
+      'gen_ai.usage.output_tokens': usage.completion_tokens,
+    });
+    expect(usage.completion_tokens).toBeGreaterThan(0);
+    expect(attempt.events.map((e) => e.name)).toEqual(['gateway.first_byte', 'gateway.stream_end']);
   });
 });
