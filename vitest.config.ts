@@ -31,6 +31,8 @@ export default defineConfig({
                 ORIGIN_KEY_ID: inject<string>('originKeyId'),
                 ORIGIN_SIGNING_KEY: inject<string>('originSigningKey'),
                 ORIGIN_ENDPOINTS: inject<string>('originEndpoints'),
+                OTLP_URL: inject<string>('otlpUrl'),
+                OTLP_HANG_URL: inject<string>('otlpHangUrl'),
                 ADMIN_TOKEN: 'test-admin-token-0123456789',
               },
             },

@@ -8,6 +8,8 @@
  *   gateway   this gateway (root wrangler.toml) under `wrangler dev`, in front of the same upstream,
  *             with API-key auth, limits and budget on (a local Upstash Redis holds the key)
  *   gateway-noauth  the same with GATEWAY_AUTH_ENABLED=false: the cost of auth + limits
+ *   gateway-tracing  `gateway` with OpenTelemetry on (OTLP/protobuf to a local receiver,
+ *             tools/otlp/receiver.ts): the cost of tracing and metrics (issue #17: ≤ +0.1 ms CPU)
  *   gateway-b  a second auth-on gateway sharing the Upstash: its first hit on an entry stored by
  *             `gateway` is a Redis-tier hit (cache section: tiers, and a workload with repeats)
  *
@@ -21,6 +23,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { buildConsole } from '../tools/dev/console.ts';
+import { type OtlpReceiver, startOtlpReceiver } from '../tools/otlp/receiver.ts';
 import type { CpuMs } from './lib/cpu.ts';
 import {
   API_KEY,
@@ -78,14 +81,19 @@ const CPU_TARGETS = {
   'gateway-noauth': { json: 1.5, stream: 2.0 },
 } as const;
 const MODES: Mode[] = ON_WORKERD ? ['json', 'stream'] : ['json', 'stream', 'cached'];
-const LOADED = ['upstream', 'floor', 'gateway', 'gateway-noauth', 'floor-log'];
+const LOADED = ['upstream', 'floor', 'gateway', 'gateway-noauth', 'gateway-tracing', 'floor-log'];
 /** Who runs each load mode: `cached` (a fixed temperature-0 body) only the floor and the gateway. */
 const MODE_TARGETS: Record<Mode, string[]> = {
   json: ON_WORKERD ? [...LOADED, 'portkey'] : LOADED,
   stream: ON_WORKERD ? [...LOADED, 'portkey'] : LOADED,
   cached: ['floor', 'gateway'],
 };
-const GATEWAYS = ['gateway', 'gateway-noauth', ...(ON_WORKERD ? ['portkey'] : [])];
+const GATEWAYS = [
+  'gateway',
+  'gateway-noauth',
+  'gateway-tracing',
+  ...(ON_WORKERD ? ['portkey'] : []),
+];
 const CHAT = '/v1/chat/completions';
 const RUN_ID = Date.now().toString(36); // prompts of the cache phases are new in every run
 
@@ -151,13 +159,20 @@ try {
 
 async function shutdown(): Promise<void> {
   await stopAll();
+  await otlp?.close();
+  otlp = undefined;
   await backends?.stop();
   backends = undefined;
   rmSync(stateDir, { recursive: true, force: true });
 }
 
+/** The collector of `gateway-tracing`. */
+let otlp: OtlpReceiver | undefined;
+
 async function main(): Promise<void> {
   backends = await startBackends(API_KEY);
+  otlp = await startOtlpReceiver();
+  const tracing = { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url };
   const { upstream, redis } = backends;
   log(`upstream on ${upstream}, Upstash (${redis.backend}) on ${redis.url}; starting ${RUNTIME}`);
   const vars = {
@@ -167,7 +182,9 @@ async function main(): Promise<void> {
     UPSTASH_REDIS_REST_TOKEN: redis.token,
     ADMIN_TOKEN: 'bench-admin-token-unused',
   };
-  const servers = ON_WORKERD ? await startOnWorkerd(vars, upstream) : await startOnDev(vars);
+  const servers = ON_WORKERD
+    ? await startOnWorkerd(vars, upstream, tracing)
+    : await startOnDev(vars, tracing);
   const byName = Object.fromEntries(servers.map((s) => [s.name, s]));
   const targets: Target[] = [
     { name: 'upstream', url: upstream + CHAT },
@@ -241,6 +258,7 @@ async function main(): Promise<void> {
       }),
     ) as Record<'json' | 'stream', AuthCost>;
   const authCost = difference('gateway', 'gateway-noauth');
+  const tracingCost = difference('gateway-tracing', 'gateway');
   const logLineCost = difference('floor-log', 'floor');
   const cachedLoadCounts: Record<string, number> = {}; // the measured runs' answers, all rounds
   for (const run of runs.cached?.gateway ?? [])
@@ -323,6 +341,7 @@ async function main(): Promise<void> {
     ratios: { ...ratios, ttfbAddedMs },
     ratiosToFloorLog: { ...ratiosToFloorLog, ttfbAddedMs: ttfbAddedToFloorLogMs },
     authCost,
+    tracingCost,
     logLineCost,
     cache: cacheSection,
     targets: TARGETS,
@@ -340,7 +359,11 @@ async function main(): Promise<void> {
 type Server = WranglerServer & { headers?: Record<string, string> };
 
 /** The bundles on plain `workerd serve`, and the Portkey peer on Node. */
-async function startOnWorkerd(vars: Record<string, string>, upstream: string): Promise<Server[]> {
+async function startOnWorkerd(
+  vars: Record<string, string>,
+  upstream: string,
+  tracing: Record<string, string>,
+): Promise<Server[]> {
   log('bundling with wrangler deploy --dry-run');
   const floor = bundle('bench/wrangler.passthrough.toml', join(stateDir, 'floor'));
   await buildConsole(); // wrangler.toml's [assets] directory must exist to bundle
@@ -361,6 +384,7 @@ async function startOnWorkerd(vars: Record<string, string>, upstream: string): P
     }),
     gw('gateway'),
     gw('gateway-noauth', { GATEWAY_AUTH_ENABLED: 'false' }),
+    gw('gateway-tracing', tracing),
     startWorkerd({
       name: 'floor-log',
       bundle: floor,
@@ -372,7 +396,10 @@ async function startOnWorkerd(vars: Record<string, string>, upstream: string): P
 }
 
 /** The same Workers under `wrangler dev`, plus gateway-b for the Redis-tier cache hits. */
-async function startOnDev(vars: Record<string, string>): Promise<Server[]> {
+async function startOnDev(
+  vars: Record<string, string>,
+  tracing: Record<string, string>,
+): Promise<Server[]> {
   const upstream = vars.OPENAI_BASE_URL!.replace(/\/v1$/, '');
   const gatewayNamed = (name: string, extra: Record<string, string> = {}) =>
     startWrangler({
@@ -390,6 +417,7 @@ async function startOnDev(vars: Record<string, string>): Promise<Server[]> {
     }),
     gatewayNamed('gateway'),
     gatewayNamed('gateway-noauth', { GATEWAY_AUTH_ENABLED: 'false' }),
+    gatewayNamed('gateway-tracing', tracing),
     gatewayNamed('gateway-b'),
     startWrangler({
       name: 'floor-log',
@@ -541,6 +569,7 @@ function formatReport(report: {
     ttfbAddedMs: Record<string, number>;
   };
   authCost: Record<'json' | 'stream', AuthCost>;
+  tracingCost: Record<'json' | 'stream', AuthCost>;
   logLineCost: Record<'json' | 'stream', AuthCost>;
   cache: {
     load: { gateway: Record<string, number> };
@@ -551,8 +580,18 @@ function formatReport(report: {
   met: Record<string, unknown>;
   runtimeS: number;
 }): string {
-  const { machine, load, streams, ratios, ratiosToFloorLog, authCost, logLineCost, cache, met } =
-    report;
+  const {
+    machine,
+    load,
+    streams,
+    ratios,
+    ratiosToFloorLog,
+    authCost,
+    tracingCost,
+    logLineCost,
+    cache,
+    met,
+  } = report;
   const { connections, seconds, rounds } = SETTINGS;
   const cpuHead = ON_WORKERD
     ? ['worker CPU', 'Redis CPU']
@@ -645,6 +684,10 @@ function formatReport(report: {
   };
   lines.push('');
   costLines('auth + limits + budget, gateway - gateway-noauth:', authCost);
+  costLines(
+    'OpenTelemetry on, gateway-tracing - gateway (target worker CPU <= +0.1 ms):',
+    tracingCost,
+  );
   costLines('one console.log line per request, floor-log - floor:', logLineCost);
   if (cache) {
     const counts = (c: Record<string, number>) =>

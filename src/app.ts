@@ -22,6 +22,7 @@ import { healthRoutes } from './routes/health.ts';
 import { v1Routes } from './routes/v1.ts';
 import { HealthBook, type ProbeResult, runProbes } from './routing/index.ts';
 import { createRedis } from './store/index.ts';
+import { Telemetry, type TelemetrySettings, tracing } from './telemetry/index.ts';
 
 export interface AppOptions {
   config: GatewayConfig;
@@ -38,6 +39,9 @@ export interface AppOptions {
   /** The key console session cookies are signed with (`ADMIN_SESSION_SECRET`). Default: one
    * derived from the configured admin tokens. */
   sessionSecret?: string | undefined;
+  /** Where spans and metrics go (OTLP/HTTP), from `telemetrySettings(env)`. Default none:
+   * telemetry off. */
+  telemetry?: TelemetrySettings | undefined;
 }
 
 export interface Gateway {
@@ -76,6 +80,7 @@ export function createGateway(options: AppOptions): Gateway {
     ),
     usageDb: options.usageDb,
     sessionSecret: options.sessionSecret || undefined,
+    telemetry: options.telemetry ? new Telemetry(options.telemetry) : undefined,
   };
   const app = new Hono<AppEnv>();
 
@@ -85,6 +90,7 @@ export function createGateway(options: AppOptions): Gateway {
     c.set('startedAt', Date.now());
     await next();
   });
+  app.use(tracing());
   app.use(requestLog());
 
   app.route('/health', healthRoutes());

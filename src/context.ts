@@ -11,6 +11,7 @@ import type { RequestLogger, RequestLogRecord } from './observability/index.ts';
 import type { Provider } from './providers/index.ts';
 import type { HealthBook } from './routing/index.ts';
 import type { Redis } from './store/index.ts';
+import type { RequestTrace, Telemetry } from './telemetry/index.ts';
 
 /** What the app is built from; tests build apps with their own config and logger. */
 export interface GatewayDeps {
@@ -38,6 +39,8 @@ export interface GatewayDeps {
   /** Signs console session cookies (`ADMIN_SESSION_SECRET`); absent: a key derived from the
    * admin tokens. */
   sessionSecret: string | undefined;
+  /** OpenTelemetry traces and metrics; absent when no OTLP endpoint is configured. */
+  telemetry: Telemetry | undefined;
 }
 
 /** A Hyperdrive binding, or anything else with a PostgreSQL connection string. */
@@ -55,6 +58,8 @@ export type AppEnv = {
     apiKey?: KeyRecord;
     /** This request's prompt and answer, when its tenant captures payloads (src/capture). */
     capture?: PendingCapture;
+    /** This request's trace, when telemetry is on. */
+    trace?: RequestTrace;
   };
 };
 

@@ -15,7 +15,9 @@
  * UPSTASH_REDIS_REST_TOKEN (a real Upstash: nothing is seeded), USAGE_DATABASE_URL (the usage
  * store; default a throwaway local PostgreSQL, migrated), DEV_STACK_FILE (where the
  * JSON description of the running stack goes; default .wrangler/dev-stack.json),
- * DEV_PROBE_INTERVAL_MS (the health probe the cron runs in production; default 15 000; 0: none).
+ * DEV_PROBE_INTERVAL_MS (the health probe the cron runs in production; default 15 000; 0: none),
+ * OTEL_EXPORTER_OTLP_ENDPOINT and the other OTEL_* variables (traces and metrics of the edge
+ * and the origins to that collector; default none).
  * Commands on standard input: status, stop NAME, start NAME, help. Ctrl-C stops everything.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,6 +26,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Redis } from '@upstash/redis/cloudflare';
 import { createKeySchema, KeyStore } from '../src/auth/index.ts';
+import { telemetryVars } from '../src/telemetry/settings.ts';
 import { answers, Children } from './dev/children.ts';
 import { buildConsole } from './dev/console.ts';
 import { freePort, portInUse } from './dev/ports.ts';
@@ -76,7 +79,13 @@ try {
   const keys = info.upstash.local ? await seedKeys(info.upstash) : null;
   seeded = keys;
 
-  const vars: Record<string, string> = { ...info.vars, ADMIN_TOKEN: adminToken };
+  // OTEL_EXPORTER_OTLP_ENDPOINT and the other OTEL_* variables, when set, reach the edge as
+  // Worker vars (the origins inherit this process's environment).
+  const vars: Record<string, string> = {
+    ...info.vars,
+    ADMIN_TOKEN: adminToken,
+    ...telemetryVars(env),
+  };
   const args = [
     ...[process.execPath, join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'dev'],
     // The gateway and, in the same wrangler dev (one local queue), the usage-event consumer.

@@ -9,6 +9,7 @@ import { env } from 'cloudflare:workers';
 import { createGateway } from '../src/app.ts';
 import { loadConfig } from '../src/config/index.ts';
 import type { EventQueue } from '../src/events/index.ts';
+import { telemetrySettings } from '../src/telemetry/index.ts';
 
 export function gatewayWorker(rawConfig: unknown): ExportedHandler {
   const bindings = env as unknown as Record<string, unknown> & {
@@ -27,6 +28,8 @@ export function gatewayWorker(rawConfig: unknown): ExportedHandler {
     // A Worker secret; unset: console sessions are signed with a key derived from the tokens.
     sessionSecret:
       typeof bindings.ADMIN_SESSION_SECRET === 'string' ? bindings.ADMIN_SESSION_SECRET : undefined,
+    // OTEL_EXPORTER_OTLP_ENDPOINT and the other standard variables (vars or secrets).
+    telemetry: telemetrySettings(bindings),
   });
   return {
     fetch: (request, env, ctx) => gateway.app.fetch(request, env, ctx),

@@ -12,6 +12,7 @@ import type { OriginMetrics } from './metrics.ts';
 import { nodeCrypto } from './node-crypto.ts';
 import type { Pool } from './pool.ts';
 import { errorResponse, forward } from './proxy.ts';
+import { type OriginTelemetry, OriginTrace } from './telemetry.ts';
 
 export interface OriginEnv {
   /** The request body, read by the adapter (bounded by limits.maxBodyBytes). */
@@ -37,6 +38,8 @@ export interface AppDeps {
   state: OriginState;
   log?: (event: Record<string, unknown>) => void;
   now?: () => number;
+  /** Spans and OTLP metrics; absent when no OTLP endpoint is configured. */
+  telemetry?: OriginTelemetry | undefined;
 }
 
 type Api = 'chat' | 'completions' | 'embeddings' | 'rerank';
@@ -180,6 +183,14 @@ export function createOriginApp(deps: AppDeps): Hono<{ Bindings: OriginEnv }> {
         headers,
         signal: c.env.clientSignal,
         startedAt: c.env.startedAt,
+        trace:
+          deps.telemetry &&
+          new OriginTrace(deps.telemetry, c.req.raw.headers, {
+            path: c.req.path,
+            model,
+            pool: pool.name,
+            api: route.api,
+          }),
       },
     );
   });

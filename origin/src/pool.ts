@@ -24,7 +24,7 @@ import {
 import type { OriginMetrics } from './metrics.ts';
 import { ejectionBudget, type HealthState, initialHealth, nextHealth, Outlier } from './outlier.ts';
 import { createPolicy, type PickRequest, type Policy } from './policy/index.ts';
-import { estimateLoad, type Scraped } from './policy/load.ts';
+import { estimateLoad, type LoadEstimate, type Scraped } from './policy/load.ts';
 import {
   DEFAULT_METRICS_PATH,
   loadSnapshot,
@@ -95,6 +95,9 @@ export interface Lease {
   endpoint: Endpoint;
   /** Time spent in the wait queue (ms). */
   queuedMs: number;
+  /** What the pick saw: the policy, how many endpoints could take it, the picked one's load
+   * estimate (the score's inputs) and the prompt's prefix blocks. For the trace. */
+  pick: { policy: string; candidates: number; estimate: LoadEstimate; prefixHashes: number };
   release(outcome: Outcome): void;
 }
 
@@ -339,6 +342,13 @@ export class Pool {
   }
 
   private lease(e: Endpoint, req: AcquireRequest, queuedMs: number): Lease {
+    const now = this.now();
+    const pick = {
+      policy: this.policy.name,
+      candidates: this.live(now).filter((x) => !req.exclude?.has(x.id)).length,
+      estimate: estimateLoad(e, now, this.origin.scrape.staleAfterMs),
+      prefixHashes: req.hashes.length,
+    };
     e.inflight++;
     this.policy.commit(e.id, req);
     this.deps.metrics.inflight.set({ pool: this.name, endpoint: e.id }, e.inflight);
@@ -346,6 +356,7 @@ export class Pool {
     return {
       endpoint: e,
       queuedMs,
+      pick,
       release: (outcome) => {
         if (released) return;
         released = true;

@@ -10,6 +10,8 @@ import type { OriginMetrics } from './metrics.ts';
 import { blockHashes, promptText } from './policy/prefix-index.ts';
 import { ClientGone, type Lease, type Outcome, type Pool, Shed } from './pool.ts';
 
+import type { ForwardSpan, OriginTrace } from './telemetry.ts';
+
 export interface ForwardRequest {
   pool: Pool;
   /** Path on the endpoint, e.g. /v1/chat/completions. */
@@ -25,6 +27,8 @@ export interface ForwardRequest {
   signal: AbortSignal;
   /** performance.now() when the request arrived. */
   startedAt: number;
+  /** The request's spans, when telemetry is on (./telemetry.ts). */
+  trace?: OriginTrace | undefined;
 }
 
 export interface ProxyContext {
@@ -84,6 +88,7 @@ export async function forward(ctx: ProxyContext, r: ForwardRequest): Promise<Res
   let last: Failure | undefined;
 
   const finishEarly = (status: number, endpoint = 'none') => {
+    r.trace?.end(status);
     metrics.requests.inc({ ...labels, endpoint, status: String(status) });
     metrics.duration.observe(labels, (performance.now() - r.startedAt) / 1000);
   };
@@ -114,7 +119,10 @@ export async function forward(ctx: ProxyContext, r: ForwardRequest): Promise<Res
     tried.add(lease.endpoint.id);
     const dispatchMs = performance.now() - r.startedAt - lease.queuedMs;
     metrics.dispatch.observe(labels, dispatchMs / 1000);
-    const result = await attemptOnce(ctx, r, lease, dispatchMs);
+    r.trace?.leased({ ...lease, priority: r.priority });
+    const span = r.trace?.forward(lease.endpoint, attempt, r.stream);
+    const result = await attemptOnce(ctx, r, lease, dispatchMs, span);
+    if (!result.ok) span?.end(result.failure.status);
     if (result.ok) return result.response;
     last = result.failure;
     lease.release(last.outcome);
@@ -141,6 +149,7 @@ async function attemptOnce(
   r: ForwardRequest,
   lease: Lease,
   dispatchMs: number,
+  span: ForwardSpan | undefined,
 ): Promise<Attempt> {
   const { config, metrics } = ctx;
   const endpoint = lease.endpoint;
@@ -162,6 +171,8 @@ async function attemptOnce(
         'content-type': 'application/json',
         accept: r.stream ? 'text/event-stream' : 'application/json',
         ...r.headers,
+        // The endpoint continues the trace from this forward's span.
+        ...(span ? { traceparent: span.traceparent } : {}),
       },
       body: r.body,
       signal: abort.signal,
@@ -179,6 +190,8 @@ async function attemptOnce(
       // The request's own fault (400 context too long, 404 model): the client gets it as is.
       cleanup();
       lease.release('neutral');
+      span?.end(res.status);
+      r.trace?.end(res.status);
       metrics.requests.inc({
         pool: r.pool.name,
         endpoint: endpoint.id,
@@ -198,6 +211,7 @@ async function attemptOnce(
     const first = await reader.read();
     if (first.done) return fail(502, 'endpoint answered an empty body', 'upstream_error');
     const firstAt = performance.now();
+    span?.firstByte(r.stream);
 
     const headers: Record<string, string> = {
       'content-type': res.headers.get('content-type') ?? 'application/json',
@@ -223,6 +237,8 @@ async function attemptOnce(
       const model = { pool: r.pool.name, model: r.model };
       if (tokens > 0) metrics.tokens.inc(model, tokens);
       lease.release('ok');
+      span?.end(res.status, tokens);
+      r.trace?.end(res.status);
       metrics.requests.inc({
         pool: r.pool.name,
         endpoint: endpoint.id,
@@ -239,7 +255,7 @@ async function attemptOnce(
     headers['x-accel-buffering'] = 'no';
     return {
       ok: true,
-      response: new Response(relay(ctx, r, lease, reader, first.value, abort, cleanup), {
+      response: new Response(relay(ctx, r, lease, reader, first.value, abort, cleanup, span), {
         status: res.status,
         headers,
       }),
@@ -283,6 +299,7 @@ function relay(
   first: Uint8Array,
   abort: AbortController,
   cleanup: () => void,
+  span: ForwardSpan | undefined,
 ): ReadableStream<Uint8Array> {
   const { metrics, config } = ctx;
   const tap = new TokenTap();
@@ -298,6 +315,9 @@ function relay(
     metrics.duration.observe({ pool }, (performance.now() - r.startedAt) / 1000);
     const tokens = tap.tokens();
     if (tokens > 0) metrics.tokens.inc({ pool, model: r.model }, tokens);
+    const streamEnd = status === 200 ? 'done' : status === 499 ? 'client_abort' : 'upstream_error';
+    span?.end(status, tokens, streamEnd);
+    r.trace?.end(status);
   };
 
   return new ReadableStream<Uint8Array>(

@@ -11,6 +11,7 @@ import type { Resolve4 } from './discovery.ts';
 import { createMetrics, type OriginMetrics } from './metrics.ts';
 import { listen } from './node-http.ts';
 import { Pool } from './pool.ts';
+import { type OriginTelemetry, startOriginTelemetry } from './telemetry.ts';
 
 export interface Origin {
   url: string;
@@ -32,6 +33,9 @@ export interface StartOptions {
   /** Wall clock for signature checks (tests). */
   now?: () => number;
   log?: (event: Record<string, unknown>) => void;
+  /** Spans and OTLP metrics. Default: from the OTEL_* variables of the process (off without
+   * OTEL_EXPORTER_OTLP_ENDPOINT). */
+  telemetry?: OriginTelemetry | undefined;
   /** prom-client default process metrics. Default true. */
   defaultMetrics?: boolean;
 }
@@ -45,6 +49,7 @@ export async function startOrigin(
     opts.log ??
     ((event) => console.log(JSON.stringify({ at: new Date().toISOString(), ...event })));
   const metrics = createMetrics({ defaultMetrics: opts.defaultMetrics ?? true });
+  const telemetry = 'telemetry' in opts ? opts.telemetry : startOriginTelemetry(process.env);
   const pools = new Map<string, Pool>();
   for (const [name, cfg] of Object.entries(config.pools)) {
     pools.set(
@@ -66,6 +71,7 @@ export async function startOrigin(
     state,
     log,
     ...(opts.now ? { now: opts.now } : {}),
+    telemetry,
   });
   const node = await listen((req, env) => app.fetch(req, env), {
     host: config.listen.host,
@@ -105,6 +111,7 @@ export async function startOrigin(
         for (const pool of pools.values()) pool.stop();
         node.server.closeAllConnections();
         await closeServer();
+        await telemetry?.shutdown();
         log({ event: 'drain_finished', cut });
         return { cut };
       })();
@@ -115,6 +122,7 @@ export async function startOrigin(
       for (const pool of pools.values()) pool.stop();
       node.server.closeAllConnections();
       await closeServer();
+      await telemetry?.shutdown();
     },
   };
 }

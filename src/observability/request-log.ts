@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../context.ts';
 import { emitUsageEvent } from '../events/index.ts';
+import { endRequestTrace } from '../telemetry/index.ts';
 import type { Usage } from '../usage/index.ts';
 import { clip } from './redact.ts';
 
@@ -61,6 +62,9 @@ export interface RequestLogRecord {
   /** Set when Redis could not be asked and the limits failed open or closed, or when Redis
    * answered a limit check with an error. */
   limits?: 'failed_open' | 'failed_closed' | 'error';
+  /** With telemetry on: spans and metric exports this isolate has dropped so far (queue full,
+   * collector down or slow). */
+  telemetry_dropped?: number;
 }
 
 export type RequestLogger = (record: RequestLogRecord) => void;
@@ -98,6 +102,9 @@ export function deferRequestLog(c: Context<AppEnv>): (fields: Partial<RequestLog
 
 function writeRequestLog(c: Context<AppEnv>, fields: Partial<RequestLogRecord>): void {
   const record = { ...c.get('logRecord'), ...fields, latency_ms: Date.now() - c.get('startedAt') };
+  endRequestTrace(c, record);
+  const telemetry = c.get('deps').telemetry;
+  if (telemetry) record.telemetry_dropped = telemetry.sender.dropped;
   const clipped = clipStrings(record) as RequestLogRecord;
   c.get('deps').log(clipped);
   // Every ending passes here once: the request's usage event is built from the same record.

@@ -16,6 +16,7 @@ import { annotateRequestLog, deferRequestLog } from '../observability/index.ts';
 import { type PlannedTarget, routeRequest, tripsCircuit } from '../routing/index.ts';
 import type { Endpoint } from '../schemas/openai.ts';
 import { SSE_HEADERS, type StoredEvent } from '../sse/index.ts';
+import { type AttemptSpan, answerFacts, requestTrace } from '../telemetry/index.ts';
 import { estimatedUsage, estimatePromptTokens } from '../usage/index.ts';
 import { formatUsd } from '../usage/pricing.ts';
 import { type AttemptFailure, attemptUpstream } from './attempt.ts';
@@ -60,20 +61,40 @@ export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<
     priority: c.req.header('x-gateway-priority'),
   };
 
+  const trace = requestTrace(c);
+  /** The span of the attempt that served (telemetry on). */
+  let servedSpan: AttemptSpan | undefined;
+  let attemptNo = 0;
   let outcome: Awaited<ReturnType<typeof dispatch>>;
   try {
     outcome = await dispatch(
       plan,
       async ({ provider, target }) => {
         const asIs = nativeFor(provider, native);
+        const sent = upstreamBody(body, target.model, stream, provider.streamUsage);
         const upstream = asIs
           ? provider.native!.buildRequest({ ...asIs.body, model: target.model }, asIs.headers)
-          : await provider.buildRequest(
-              endpoint,
-              upstreamBody(body, target.model, stream, provider.streamUsage),
-              meta,
-            );
-        return attemptUpstream(provider, upstream, stream, signal, !asIs);
+          : await provider.buildRequest(endpoint, sent, meta);
+        const span = trace?.attempt({
+          endpoint,
+          body: sent,
+          requestModel: String(body.model),
+          providerKind: provider.kind,
+          providerId: provider.id,
+          region: provider.region,
+          url: upstream.url,
+          attempt: ++attemptNo,
+        });
+        // Every upstream (cloud or origin) continues the trace from this attempt's span; the
+        // header is outside any signature (SigV4 and the origin's sign only their own list).
+        if (span) upstream.headers.set('traceparent', span.traceparent);
+        const result = await attemptUpstream(provider, upstream, stream, signal, !asIs);
+        if (span && !result.ok) span.failed(result.failure);
+        else if (span && result.ok) {
+          if (result.value.kind !== 'json') span.firstByte();
+          servedSpan = span;
+        }
+        return result;
       },
       { random: deps.random, signal },
     );
@@ -110,6 +131,7 @@ export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<
   if (value.kind === 'json') {
     const mapped = asIs ? asIs.toOpenAI(value.body) : provider.mapResponse(value.body);
     const usage = provider.extractUsage(mapped) ?? estimatedUsage(promptEstimate(), '');
+    servedSpan?.succeeded(answerFacts(mapped), usage);
     const settlement = { usage, provider: provider.id, upstreamModel: target.model };
     const cost = admission.cost(settlement);
     admission.settle(settlement);
@@ -140,6 +162,7 @@ export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<
       if (assembled) cached.store({ body: assembled, chunks: record, served, ...stored });
     }
     const usage = end.usage ?? estimatedUsage(promptEstimate(), end.completionText);
+    servedSpan?.succeeded(end.answer, usage, { reason: end.reason });
     const settlement = { usage, provider: provider.id, upstreamModel: target.model };
     admission.settle(settlement);
     captureAnswer(c, end.completionText);
@@ -179,7 +202,12 @@ function recordHealth(c: Context<AppEnv>, plan: PlannedTarget[], failures: Attem
   for (const failure of failures) {
     const planned = plan.find((p) => p.provider.id === failure.provider);
     if (planned && tripsCircuit(failure, planned.provider.kind)) {
-      waitUntil(c, c.get('deps').health.recordFailure(planned.provider.id));
+      const id = planned.provider.id;
+      const opened = c.get('deps').health.recordFailure(id);
+      waitUntil(
+        c,
+        opened.then((yes) => yes && requestTrace(c)?.circuitOpened(id)),
+      );
     }
   }
 }

@@ -13,6 +13,8 @@ export interface StreamEnd {
   usage: Usage | undefined;
   /** Generated text seen so far (content, tool-call arguments): the basis of an estimate. */
   completionText: string;
+  /** What the chunks said of the answer (id, model, finish reasons), for its trace span. */
+  answer: { id?: string | undefined; model?: string | undefined; finishReasons: string[] };
 }
 
 export interface RelayOptions {
@@ -102,6 +104,7 @@ function relayEnding(
   const seen = {
     usage: undefined as Usage | undefined,
     completionText: '',
+    answer: { finishReasons: [] } as StreamEnd['answer'],
     done: false,
     finish: false,
     /** The upstream sent its own error event: the stream is over, and said so. */
@@ -113,7 +116,12 @@ function relayEnding(
     seen.ended = true;
     upstream.deadline.clear();
     upstream.detach();
-    onEnd({ reason, usage: seen.usage, completionText: seen.completionText });
+    onEnd({
+      reason,
+      usage: seen.usage,
+      completionText: seen.completionText,
+      answer: seen.answer,
+    });
   };
   const ending: Ending = {
     upstream,
@@ -153,8 +161,12 @@ function noteChunk(
     return data;
   }
   if (chunk.error) seen.error = true;
+  const { answer } = seen;
+  if (answer.id === undefined && typeof chunk.id === 'string') answer.id = chunk.id;
+  if (answer.model === undefined && typeof chunk.model === 'string') answer.model = chunk.model;
   const choices = Array.isArray(chunk.choices) ? (chunk.choices as Record<string, unknown>[]) : [];
   for (const choice of choices) {
+    if (typeof choice?.finish_reason === 'string') answer.finishReasons.push(choice.finish_reason);
     if (choice?.finish_reason) seen.finish = true;
     if (!opts.quick) seen.completionText += generatedText(choice);
   }

@@ -112,9 +112,10 @@ export class HealthBook {
     return reports;
   }
 
-  /** Counts a failure; opens the circuit everywhere when the threshold is reached. */
-  async recordFailure(id: string): Promise<void> {
-    if (!this.#write) return;
+  /** Counts a failure; opens the circuit everywhere when the threshold is reached (then
+   * resolves true). */
+  async recordFailure(id: string): Promise<boolean> {
+    if (!this.#write) return false;
     const { failureThreshold, windowMs, cooldownMs } = this.#config.circuit;
     const key = `gw:fail:${id}`;
     const tx = this.#write.multi();
@@ -126,7 +127,9 @@ export class HealthBook {
       await this.#write.set(`gw:circuit:${id}`, this.#now(), { px: cooldownMs });
       await this.#write.del(key);
       this.#cache.set(id, { down: true, until: this.#now() + this.#config.healthCacheMs });
+      return true;
     }
+    return false;
   }
 
   /** The cron probe's verdict on one endpoint; a failure keeps it down for `ttlMs`. Each

@@ -94,15 +94,18 @@ export async function wranglerDevArgs(
   return args;
 }
 
-/** `wrangler dev` of the root wrangler.toml on `port`, with `vars` as --var. */
+/** `wrangler dev` of the root wrangler.toml (or `opts.config`) on `port`, with `vars` as
+ * --var. */
 export async function startWranglerDev(
   port: number,
   vars: Record<string, string>,
+  opts: { config?: string; readyPath?: string } = {},
 ): Promise<Running> {
   // Each instance needs its own inspector port and state directory to run beside another.
   const args = [
     'node_modules/.bin/wrangler',
     'dev',
+    ...(opts.config ? ['-c', opts.config] : []),
     '--ip',
     '127.0.0.1',
     '--port',
@@ -114,7 +117,7 @@ export async function startWranglerDev(
     `.wrangler/state-e2e-${port}`,
   ];
   for (const [name, value] of Object.entries(vars)) args.push('--var', `${name}:${value}`);
-  return startProcess(args, { port });
+  return startProcess(args, { port, ...(opts.readyPath ? { readyPath: opts.readyPath } : {}) });
 }
 
 /** What `npm run dev` writes to its state file (`DEV_STACK_FILE`): what runs where. */

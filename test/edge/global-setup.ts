@@ -9,6 +9,7 @@ import { startFakeBedrock } from '../../tools/fakes/bedrock.ts';
 import { startFaultProxy } from '../../tools/fakes/fault-proxy.ts';
 import { startFakeGemini } from '../../tools/fakes/gemini.ts';
 import { startFakeOpenAI } from '../../tools/fakes/openai.ts';
+import { startOtlpReceiver } from '../../tools/otlp/receiver.ts';
 import { hasRedisServer, startLocalUpstash } from '../../tools/upstash/index.ts';
 import { KEY, LLAMA, startSims, startTestOrigin } from '../origin/helpers.ts';
 
@@ -27,6 +28,10 @@ declare module 'vitest' {
     originSigningKey: string;
     /** JSON: the origin's endpoint URLs. */
     originEndpoints: string;
+    /** A test OTLP/HTTP receiver (GET /received answers what it got) and one that never
+     * answers (a collector that is down the slow way). */
+    otlpUrl: string;
+    otlpHangUrl: string;
   }
 }
 
@@ -46,6 +51,10 @@ export default async function ({ provide }: TestProject) {
   const upstash = await startLocalUpstash();
   const proxy = await startFaultProxy();
   provide('faultProxyUrl', proxy.url);
+  const otlp = await startOtlpReceiver();
+  const otlpHang = await startOtlpReceiver({ hang: true });
+  provide('otlpUrl', otlp.url);
+  provide('otlpHangUrl', otlpHang.url);
   provide('fakeOpenAIUrl', fake.url);
   provide('upstashUrl', upstash.url);
   provide('upstashToken', upstash.token);
@@ -73,5 +82,7 @@ export default async function ({ provide }: TestProject) {
     await bedrock.close();
     await upstash.stop();
     await proxy.close();
+    await otlp.close();
+    await otlpHang.close();
   };
 }

@@ -6,12 +6,15 @@ import { env } from 'cloudflare:workers';
 import { type AppOptions, createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import type { RequestLogRecord } from '../../src/observability/index.ts';
+import { telemetrySettings } from '../../src/telemetry/index.ts';
 
 const bindings = env as unknown as Record<string, string>;
 export const FAKE_URL = bindings.FAKE_UPSTREAM_URL!;
 export const UPSTREAM_KEY = 'sk-upstream-secret-0123456789';
 export const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
 export const FAULT_PROXY_URL = bindings.FAULT_PROXY_URL!;
+export const OTLP_URL = bindings.OTLP_URL!;
+export const OTLP_HANG_URL = bindings.OTLP_HANG_URL!;
 
 /** A Redis config whose connection a test can break: `set('hang' | 'refuse' | 'pass')`, or
  * slow down: `set('slow', ms)` runs each command at once but answers `ms` later. */
@@ -115,7 +118,8 @@ export interface TestGateway {
  */
 export function gateway(
   raw: Record<string, unknown>,
-  options: Pick<AppOptions, 'events'> = {},
+  /** Queue bindings, and OTEL_* variables (telemetry off without OTEL_EXPORTER_OTLP_ENDPOINT). */
+  options: Pick<AppOptions, 'events'> & { otel?: Record<string, string> } = {},
 ): TestGateway {
   const authOn = (raw.auth as { enabled?: boolean } | undefined)?.enabled === true;
   const config = loadConfig(
@@ -132,7 +136,13 @@ export function gateway(
     {},
   );
   const logs: RequestLogRecord[] = [];
-  const app = createApp({ config, log: (r) => logs.push(r), random: () => 0.5, ...options });
+  const app = createApp({
+    config,
+    log: (r) => logs.push(r),
+    random: () => 0.5,
+    events: options.events,
+    telemetry: telemetrySettings(options.otel ?? {}),
+  });
   // Each test gateway is its own client address (Cloudflare sets cf-connecting-ip), so the
   // per-address admin lockout of one test does not reach the others.
   const address = `198.51.100.${Math.floor(Math.random() * 250) + 1}-${crypto.randomUUID()}`;

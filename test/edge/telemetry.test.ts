@@ -1,0 +1,226 @@
+/**
+ * Telemetry in workerd: spans reach a loopback OTLP receiver (tools/otlp/receiver.ts) in both
+ * encodings, /health spans carry no model attributes, every upstream gets a traceparent of the
+ * client's trace (also when not sampled), and a collector that is down or never answers
+ * changes nothing for the client while the drops are counted in the request log line.
+ */
+import { describe, expect, it } from 'vitest';
+import type { ReceivedPoint, ReceivedSpan } from '../../tools/otlp/receiver.ts';
+import {
+  createKey,
+  gateway,
+  OTLP_HANG_URL,
+  OTLP_URL,
+  openaiAt,
+  scenario,
+  sseData,
+  UPSTREAM_KEY,
+} from './helpers.ts';
+import { fakeScenario } from './providers-fakes.ts';
+
+interface Received {
+  spans: ReceivedSpan[];
+  points: ReceivedPoint[];
+  exports: Record<string, number>;
+}
+
+const received = async () => (await (await fetch(`${OTLP_URL}/received`)).json()) as Received;
+
+/** Polls the receiver until `ready` holds (or 10 s pass, and the assertions after fail). */
+async function receivedWhen(ready: (r: Received) => boolean): Promise<Received> {
+  for (let i = 0; i < 200; i++) {
+    const r = await received();
+    if (ready(r)) return r;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return received();
+}
+
+const CHAT = { model: 'm', messages: [{ role: 'user', content: 'hi' }] };
+const traceparent = (traceId: string) => `00-${traceId}-00f067aa0ba902b7-01`;
+const randomHex = (bytes: number) =>
+  [...crypto.getRandomValues(new Uint8Array(bytes))]
+    .map((b) => b.toString(16).padStart(2, '0'))
+    .join('');
+
+async function modelGateway(otel: Record<string, string>, steps = [{}]) {
+  const s = await scenario(...steps);
+  const gw = gateway(
+    { providers: { p: openaiAt(s) }, models: { m: { targets: [{ provider: 'p', model: 'up' }] } } },
+    { otel },
+  );
+  return { s, gw };
+}
+
+describe('edge telemetry (workerd)', () => {
+  it('exports OTLP/JSON: a server span with HTTP attributes only on /health', async () => {
+    const service = `edge-json-${randomHex(4)}`;
+    const { gw } = await modelGateway({
+      OTEL_EXPORTER_OTLP_ENDPOINT: OTLP_URL,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_SERVICE_NAME: service,
+    });
+    const traceId = randomHex(16);
+    expect(
+      (await gw.request('/health', { headers: { traceparent: traceparent(traceId) } })).status,
+    ).toBe(200);
+    const r = await receivedWhen((x) => x.spans.some((s) => s.traceId === traceId));
+    const span = r.spans.find((s) => s.traceId === traceId)!;
+    expect(span.service).toBe(service);
+    expect(span.parentSpanId).toBe('00f067aa0ba902b7');
+    expect(span.attributes['http.response.status_code']).toBe(200);
+    expect(Object.keys(span.attributes).filter((k) => k.startsWith('gen_ai.'))).toEqual([]);
+    expect(r.spans.filter((s) => s.traceId === traceId)).toHaveLength(1);
+  });
+
+  it('exports OTLP/protobuf when asked (the default protocol)', async () => {
+    const key = '/v1/traces application/x-protobuf';
+    const before = (await received()).exports[key] ?? 0;
+    const { gw } = await modelGateway({ OTEL_EXPORTER_OTLP_ENDPOINT: OTLP_URL });
+    expect((await gw.chat(CHAT)).status).toBe(200);
+    const r = await receivedWhen((x) => (x.exports[key] ?? 0) > before);
+    expect(r.exports[key]).toBeGreaterThan(before);
+  });
+
+  it('sends every upstream a traceparent of the client trace naming the attempt, sampled or not', async () => {
+    for (const sampler of ['always_on', 'always_off']) {
+      const { s, gw } = await modelGateway({
+        OTEL_EXPORTER_OTLP_ENDPOINT: OTLP_URL,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        OTEL_TRACES_SAMPLER: sampler,
+      });
+      const traceId = randomHex(16);
+      expect((await gw.chat(CHAT, { traceparent: traceparent(traceId) })).status).toBe(200);
+      const [sent] = await s.requests();
+      const [, tid, spanId, flags] = sent!.headers.traceparent!.split('-');
+      expect(tid).toBe(traceId);
+      expect(spanId).not.toBe('00f067aa0ba902b7');
+      // always_off: not recorded, and says so downstream
+      expect(flags).toBe(sampler === 'always_on' ? '01' : '00');
+      if (sampler === 'always_on') {
+        const r = await receivedWhen((x) => x.spans.some((sp) => sp.spanId === spanId));
+        const attempt = r.spans.find((sp) => sp.spanId === spanId)!;
+        expect(attempt.name).toBe('chat m');
+        expect(attempt.attributes['gen_ai.provider.name']).toBe('openai');
+      }
+    }
+  });
+
+  it('answers as usual with the collector down or silent, and counts the drops', async () => {
+    for (const endpoint of ['http://127.0.0.1:1', OTLP_HANG_URL]) {
+      const { gw } = await modelGateway({
+        OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+        OTEL_EXPORTER_OTLP_TIMEOUT: '200',
+      });
+      let dropped = 0;
+      for (let i = 0; i < 100 && dropped === 0; i++) {
+        const res = await gw.chat(CHAT);
+        expect(res.status).toBe(200);
+        const body = (await res.json()) as { choices: { message: { content: string } }[] };
+        expect(body.choices[0]!.message.content).toBe('Hello! This is the fake upstream.');
+        dropped = gw.logs.at(-1)!.telemetry_dropped ?? 0;
+        if (dropped === 0) await new Promise((r) => setTimeout(r, 50));
+      }
+      // the first request's two spans (server, attempt; no metric export is due yet) were
+      // lost, and counted
+      expect(dropped).toBeGreaterThanOrEqual(2);
+    }
+  });
+
+  it('counts requests, limit refusals and residency refusals in the exported metrics', async () => {
+    const service = `edge-metrics-${randomHex(4)}`;
+    const s = await scenario({});
+    const gw = gateway(
+      {
+        auth: { enabled: true },
+        regions: {
+          'us-east': { zone: 'us', continents: ['NA'], location: { lat: 39, lon: -77.5 } },
+          'ap-south': { zone: 'apac', continents: ['AS'], location: { lat: 19.1, lon: 72.9 } },
+        },
+        providers: { us: openaiAt(s, { region: 'us-east' }) },
+        models: { m: { targets: [{ provider: 'us', model: 'up' }] } },
+      },
+      {
+        otel: {
+          OTEL_EXPORTER_OTLP_ENDPOINT: OTLP_URL,
+          OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+          OTEL_SERVICE_NAME: service,
+          OTEL_METRIC_EXPORT_INTERVAL: '0',
+        },
+      },
+    );
+    const apac = await createKey(gw, { residency: 'apac' });
+    const limited = await createKey(gw, { limits: { requestsPerMinute: 1 } });
+    expect((await gw.chat(CHAT, apac.headers)).status).toBe(403);
+    expect((await gw.chat(CHAT, limited.headers)).status).toBe(200);
+    expect((await gw.chat(CHAT, limited.headers)).status).toBe(429);
+    const value = (r: Received, metric: string, attrs: Record<string, unknown> = {}) =>
+      r.points
+        .filter(
+          (p) =>
+            p.service === service &&
+            p.metric === metric &&
+            Object.entries(attrs).every(([k, v]) => p.attributes[k] === v),
+        )
+        .reduce((a, p) => (p.timeMs >= a.timeMs ? p : a), { timeMs: -1, value: 0 }).value;
+    const r = await receivedWhen((x) => value(x, 'gateway.limit.refusals') > 0);
+    expect(value(r, 'gateway.residency.refusals')).toBe(1);
+    expect(value(r, 'gateway.limit.refusals', { 'gateway.refusal': 'rate_limit_exceeded' })).toBe(
+      1,
+    );
+    expect(value(r, 'gateway.requests', { 'http.response.status_code': 403 })).toBe(1);
+    expect(value(r, 'gateway.requests', { 'http.response.status_code': 429 })).toBe(1);
+    expect(
+      value(r, 'gateway.requests', {
+        'http.response.status_code': 200,
+        'gateway.provider': 'us',
+        'gateway.region': 'us-east',
+      }),
+    ).toBe(1);
+  });
+
+  it('puts usage and finish reasons on the span of a translated stream (Anthropic)', async () => {
+    const s = await fakeScenario('anthropic', {});
+    const gw = gateway(
+      {
+        providers: {
+          a: { kind: 'anthropic', baseUrl: `${s.baseUrl}/v1`, apiKey: UPSTREAM_KEY },
+        },
+        models: { m: { targets: [{ provider: 'a', model: 'claude-x' }] } },
+      },
+      { otel: { OTEL_EXPORTER_OTLP_ENDPOINT: OTLP_URL, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' } },
+    );
+    const traceId = randomHex(16);
+    const res = await gw.chat(
+      { ...CHAT, max_tokens: 20, stream: true, stream_options: { include_usage: true } },
+      { traceparent: traceparent(traceId) },
+    );
+    expect(res.status).toBe(200);
+    const chunks = (await sseData(res))
+      .filter((d) => d !== '[DONE]')
+      .map(
+        (d) =>
+          JSON.parse(d) as {
+            id: string;
+            usage?: { prompt_tokens: number; completion_tokens: number };
+            choices: { finish_reason: string | null }[];
+          },
+      );
+    const usage = chunks.find((c) => c.usage)!.usage!;
+    const finish = chunks.flatMap((c) => c.choices.map((x) => x.finish_reason)).filter(Boolean);
+    const r = await receivedWhen((x) =>
+      x.spans.some((sp) => sp.traceId === traceId && sp.kind === 3),
+    );
+    const attempt = r.spans.find((sp) => sp.traceId === traceId && sp.kind === 3)!;
+    expect(attempt.attributes).toMatchObject({
+      'gen_ai.provider.name': 'anthropic',
+      'gen_ai.request.stream': true,
+      'gen_ai.response.id': chunks[0]!.id,
+      'gen_ai.response.finish_reasons': finish,
+      'gen_ai.usage.input_tokens': usage.prompt_tokens,
+      'gen_ai.usage.output_tokens': usage.completion_tokens,
+    });
+    expect(usage.completion_tokens).toBeGreaterThan(0);
+    expect(attempt.events.map((e) => e.name)).toEqual(['gateway.first_byte', 'gateway.stream_end']);
+  });
+});
