@@ -80,6 +80,9 @@ export async function startWorkerd(opts: {
   vars: Record<string, string>;
   readyPath: string;
   inspectorPort?: number; // serve the inspector protocol there (bench/profile.ts)
+  /** A command to run workerd under, e.g. valgrind and its options (bench/callgrind.ts). */
+  wrapper?: string[];
+  readyTimeoutMs?: number;
 }): Promise<ManagedServer> {
   if (!WORKERD)
     throw new Error('no workerd binary under node_modules/@cloudflare/workerd-linux-64');
@@ -88,14 +91,16 @@ export async function startWorkerd(opts: {
   writeFileSync(config, capnpConfig(opts.bundle, port, opts.vars));
   const args = ['serve', config, '--experimental'];
   if (opts.inspectorPort) args.push(`--inspector-addr=127.0.0.1:${opts.inspectorPort}`);
+  const [command, ...argv] = [...(opts.wrapper ?? []), WORKERD, ...args];
   const spawnIt = (): ChildProcess =>
-    spawn(WORKERD!, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    spawn(command!, argv, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   return startManaged({
     name: opts.name,
     url: `http://127.0.0.1:${port}`,
     readyPath: opts.readyPath,
     spawn: spawnIt,
-    shown: ['workerd', ...args],
+    shown: [...(opts.wrapper ?? []), 'workerd', ...args],
     kind: () => 'worker',
+    ...(opts.readyTimeoutMs ? { readyTimeoutMs: opts.readyTimeoutMs } : {}),
   });
 }

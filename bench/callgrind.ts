@@ -1,0 +1,131 @@
+/**
+ * Instructions per request of each Worker on plain `workerd serve`, counted by valgrind's
+ * callgrind (`node bench/callgrind.ts [--targets floor,gateway-noauth,gateway] [--modes
+ * json,stream] [--requests 300] [--warmup 300] [--connections 4] [--label NAME]`).
+ *
+ * Wall-clock and /proc CPU figures move with whatever else the machine runs; an instruction
+ * count of the same work barely does, so this is the figure to compare a change by (before
+ * and after, on the same machine, whatever its load). Per target: one workerd under callgrind
+ * (every thread counted); per mode, `warmup` requests (JIT tiers settle), the counters
+ * zeroed (`callgrind_control -z`), `requests` requests over `connections` keep-alive
+ * connections, a pause for what `waitUntil` finishes after the responses (the settlements),
+ * then a dump (`callgrind_control -d`): its total Ir / requests. Same bundles, vars,
+ * upstream and Upstash as `bench/run.ts`. About 2 to 4 minutes (valgrind runs workerd ~50x
+ * slower). Writes bench/results/callgrind[-label].json.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildConsole } from '../tools/dev/console.ts';
+import { API_KEY, bodyOf, drive, type Mode } from './lib/load.ts';
+import { killAllNow, ROOT, sleep, startBackends, stopAll } from './lib/processes.ts';
+import { bundle, startWorkerd } from './lib/workerd.ts';
+
+const { values } = parseArgs({
+  options: {
+    targets: { type: 'string', default: 'floor,gateway-noauth,gateway' },
+    modes: { type: 'string', default: 'json,stream' },
+    requests: { type: 'string', default: '300' },
+    warmup: { type: 'string', default: '300' },
+    connections: { type: 'string', default: '4' },
+    label: { type: 'string' },
+  },
+});
+const targets = values.targets.split(',');
+const modes = values.modes.split(',') as Mode[];
+const [requests, warmup, connections] = [values.requests, values.warmup, values.connections].map(
+  Number,
+) as [number, number, number];
+
+const dir = mkdtempSync(join(tmpdir(), 'gw-callgrind-'));
+process.on('exit', killAllNow);
+const backends = await startBackends(API_KEY);
+const results: Record<string, Record<string, number>> = {};
+try {
+  const floor = bundle('bench/wrangler.passthrough.toml', join(dir, 'floor'));
+  await buildConsole(); // wrangler.toml's [assets] directory must exist to bundle
+  const gateway = bundle('wrangler.toml', join(dir, 'gateway'));
+  const gatewayVars = {
+    GATEWAY_FORCE_ZONE: 'none',
+    OPENAI_BASE_URL: `${backends.upstream}/v1`,
+    OPENAI_API_KEY: 'sk-bench-upstream',
+    UPSTASH_REDIS_REST_URL: backends.redis.url,
+    UPSTASH_REDIS_REST_TOKEN: backends.redis.token,
+    ADMIN_TOKEN: 'bench-admin-token-unused',
+  };
+  const setups: Record<string, { b: typeof floor; vars: Record<string, string>; ready: string }> = {
+    floor: { b: floor, vars: { UPSTREAM_URL: backends.upstream }, ready: '/v1/models' },
+    'gateway-noauth': {
+      b: gateway,
+      vars: { ...gatewayVars, GATEWAY_AUTH_ENABLED: 'false' },
+      ready: '/health',
+    },
+    gateway: { b: gateway, vars: gatewayVars, ready: '/health' },
+  };
+  for (const name of targets) {
+    const setup = setups[name];
+    if (!setup) throw new Error(`unknown target ${name} (known: ${Object.keys(setups)})`);
+    const out = join(dir, `cg-${name}`);
+    mkdirSync(out);
+    const server = await startWorkerd({
+      name,
+      bundle: setup.b,
+      vars: setup.vars,
+      readyPath: setup.ready,
+      wrapper: ['valgrind', '--tool=callgrind', `--callgrind-out-file=${join(out, 'cg.out')}`],
+      readyTimeoutMs: 180_000,
+    });
+    const pid = String(server.pid);
+    results[name] = {};
+    for (const mode of modes) {
+      const url = `${server.url}/v1/chat/completions`;
+      await drive(url, Array(warmup).fill(bodyOf(mode)), connections);
+      execFileSync('callgrind_control', ['-z', pid], { stdio: 'ignore' });
+      await drive(url, Array(requests).fill(bodyOf(mode)), connections);
+      await sleep(1_000); // settlements after the responses (write-behind, waitUntil)
+      const before = new Set(readdirSync(out));
+      execFileSync('callgrind_control', ['-d', pid], { stdio: 'ignore' });
+      const dump = readdirSync(out).find((f) => !before.has(f));
+      if (!dump) throw new Error(`${name}: callgrind wrote no dump`);
+      const text = readFileSync(join(out, dump), 'utf8');
+      const total = Number(/^(?:summary|totals):\s+(\d+)/m.exec(text)?.[1]);
+      results[name][mode] = Math.round(total / requests);
+      console.log(`${name} ${mode}: ${(total / requests / 1e6).toFixed(3)} M instructions/request`);
+    }
+    await server.stop();
+  }
+} finally {
+  await stopAll();
+  await backends.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const floorOf = results.floor;
+const lines = [
+  '',
+  '| target | mode | M instructions / request | / floor |',
+  '| --- | --- | ---: | ---: |',
+];
+for (const [name, byMode] of Object.entries(results)) {
+  for (const [mode, ir] of Object.entries(byMode)) {
+    const ratio = floorOf?.[mode] ? `${(ir / floorOf[mode]).toFixed(2)}×` : '';
+    lines.push(`| ${name} | ${mode} | ${(ir / 1e6).toFixed(3)} | ${ratio} |`);
+  }
+}
+console.log(lines.join('\n'));
+const commit = execFileSync('git', ['describe', '--always', '--dirty'], { cwd: ROOT })
+  .toString()
+  .trim();
+const file = join(
+  ROOT,
+  'bench',
+  'results',
+  `callgrind${values.label ? `-${values.label}` : ''}.json`,
+);
+writeFileSync(
+  file,
+  `${JSON.stringify({ at: new Date().toISOString(), commit, requests, warmup, connections, instructionsPerRequest: results }, null, 2)}\n`,
+);
+console.log(`written ${file}`);
