@@ -1,7 +1,10 @@
 /**
  * Instructions per request of each Worker on plain `workerd serve`, counted by valgrind's
  * callgrind (`node bench/callgrind.ts [--targets floor,gateway-noauth,gateway] [--modes
- * json,stream] [--requests 300] [--warmup 300] [--connections 4] [--label NAME]`).
+ * json,stream] [--requests 200] [--warmup 200] [--connections 1] [--ref REV] [--label NAME]`).
+ * `--ref REV[,REV...]`: the gateway targets are also measured as built from each commit
+ * (`git archive` into a temporary tree sharing node_modules), named `<target>@REV`: before
+ * and after in one run.
  *
  * Wall-clock and /proc CPU figures move with whatever else the machine runs; an instruction
  * count of the same work barely does, so this is the figure to compare a change by (before
@@ -10,11 +13,23 @@
  * zeroed (`callgrind_control -z`), `requests` requests over `connections` keep-alive
  * connections, a pause for what `waitUntil` finishes after the responses (the settlements),
  * then a dump (`callgrind_control -d`): its total Ir / requests. Same bundles, vars,
- * upstream and Upstash as `bench/run.ts`. About 2 to 4 minutes (valgrind runs workerd ~50x
- * slower). Writes bench/results/callgrind[-label].json.
+ * upstream and Upstash as `bench/run.ts`, with `REDIS_TIMEOUT_MS` raised to 10 s (valgrind
+ * slows workerd ~50x: a Redis deadline must not change the path taken). One connection by
+ * default: settlements are batched per 20 ms window (src/store/write-behind.ts), so with
+ * several connections how many share a Redis request depends on how fast the machine is
+ * that moment; one at a time, every settlement gets its own, whatever the load. About 3
+ * minutes per target. Writes bench/results/callgrind[-label].json.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -27,9 +42,10 @@ const { values } = parseArgs({
   options: {
     targets: { type: 'string', default: 'floor,gateway-noauth,gateway' },
     modes: { type: 'string', default: 'json,stream' },
-    requests: { type: 'string', default: '300' },
-    warmup: { type: 'string', default: '300' },
-    connections: { type: 'string', default: '4' },
+    requests: { type: 'string', default: '200' },
+    warmup: { type: 'string', default: '200' },
+    connections: { type: 'string', default: '1' },
+    ref: { type: 'string' },
     label: { type: 'string' },
   },
 });
@@ -47,7 +63,9 @@ try {
   const floor = bundle('bench/wrangler.passthrough.toml', join(dir, 'floor'));
   await buildConsole(); // wrangler.toml's [assets] directory must exist to bundle
   const gateway = bundle('wrangler.toml', join(dir, 'gateway'));
+  const refs = values.ref?.split(',') ?? [];
   const gatewayVars = {
+    REDIS_TIMEOUT_MS: '10000',
     GATEWAY_FORCE_ZONE: 'none',
     OPENAI_BASE_URL: `${backends.upstream}/v1`,
     OPENAI_API_KEY: 'sk-bench-upstream',
@@ -64,9 +82,19 @@ try {
     },
     gateway: { b: gateway, vars: gatewayVars, ready: '/health' },
   };
-  for (const name of targets) {
+  for (const ref of refs) {
+    const b = bundle('wrangler.toml', join(dir, `gateway@${ref}`), treeAt(ref));
+    for (const name of ['gateway-noauth', 'gateway']) {
+      setups[`${name}@${ref}`] = { ...setups[name]!, b };
+    }
+  }
+  for (const t of targets) if (!setups[t]) throw new Error(`unknown target ${t}`);
+  const names = targets.flatMap((t) =>
+    [...refs.map((r) => `${t}@${r}`), t].filter((n) => setups[n]),
+  );
+  for (const name of names) {
     const setup = setups[name];
-    if (!setup) throw new Error(`unknown target ${name} (known: ${Object.keys(setups)})`);
+    if (!setup) throw new Error(`unknown target ${name}`);
     const out = join(dir, `cg-${name}`);
     mkdirSync(out);
     const server = await startWorkerd({
@@ -102,6 +130,22 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
+/** The repo's files at `rev`, in a temporary tree sharing this one's node_modules and console
+ * build (wrangler.toml's [assets]). */
+function treeAt(rev: string): string {
+  const tree = join(dir, `tree@${rev}`);
+  mkdirSync(join(tree, 'console'), { recursive: true });
+  execFileSync(
+    'sh',
+    ['-c', `git archive ${JSON.stringify(rev)} | tar -x -C ${JSON.stringify(tree)}`],
+    { cwd: ROOT },
+  );
+  symlinkSync(join(ROOT, 'node_modules'), join(tree, 'node_modules'));
+  rmSync(join(tree, 'console', 'dist'), { recursive: true, force: true });
+  symlinkSync(join(ROOT, 'console', 'dist'), join(tree, 'console', 'dist'));
+  return tree;
+}
+
 const floorOf = results.floor;
 const lines = [
   '',
@@ -126,6 +170,6 @@ const file = join(
 );
 writeFileSync(
   file,
-  `${JSON.stringify({ at: new Date().toISOString(), commit, requests, warmup, connections, instructionsPerRequest: results }, null, 2)}\n`,
+  `${JSON.stringify({ at: new Date().toISOString(), commit, ref: values.ref, requests, warmup, connections, instructionsPerRequest: results }, null, 2)}\n`,
 );
 console.log(`written ${file}`);

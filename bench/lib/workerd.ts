@@ -26,18 +26,19 @@ export interface Bundle {
   compatibilityFlags: string[];
 }
 
-/** `wrangler deploy --dry-run --outdir dir` for one wrangler config (relative to the repo). */
-export function bundle(config: string, dir: string): Bundle {
+/** `wrangler deploy --dry-run --outdir dir` for one wrangler config (relative to `root`, by
+ * default the repo; another tree of it for an A/B run, see bench/callgrind.ts). */
+export function bundle(config: string, dir: string, root: string = ROOT): Bundle {
   mkdirSync(dir, { recursive: true });
   const args = [WRANGLER, 'deploy', '--dry-run', '--outdir', dir, '-c', config, '--env', ''];
   execFileSync(process.execPath, args, {
-    cwd: ROOT,
+    cwd: root,
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
   });
   const main = readdirSync(dir).find((f) => f.endsWith('.js'));
   if (!main) throw new Error(`wrangler deploy --dry-run wrote no .js into ${dir}`);
-  const toml = readFileSync(join(ROOT, config), 'utf8');
+  const toml = readFileSync(join(root, config), 'utf8');
   const date = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)?.[1];
   const flags = /^compatibility_flags\s*=\s*\[([^\]]*)\]/m.exec(toml)?.[1] ?? '';
   if (!date) throw new Error(`${config}: no compatibility_date`);
