@@ -1,4 +1,4 @@
-import { perClient, type Redis } from '../store/index.ts';
+import { type Redis, scriptFor } from '../store/index.ts';
 
 /**
  * Monthly spend budgets, exact under concurrency. Before the upstream call a request
@@ -17,11 +17,7 @@ import { perClient, type Redis } from '../store/index.ts';
  * flight (the reserve timed out on our side) leaves a tombstone `x:<id>`, so that reserve,
  * if it runs later, takes nothing; tombstones expire with the reservation TTL.
  *
- * Written as Lua (no library does budgets) and run with EVALSHA, falling back to EVAL on
- * NOSCRIPT (@upstash/redis's `createScript`). One Script per client and source, made once:
- * a new Script hashes its source (SHA-1, async) before its first EVALSHA, which also made
- * the call miss the client's auto-pipeline batch (one HTTP request for the checks that are
- * issued together).
+ * Written as Lua (no library does budgets) and run with EVALSHA (`scriptFor`).
  */
 
 const RESERVE = `
@@ -148,14 +144,6 @@ export async function settleBudget(
       String(RESERVATION_TTL_MS),
     ],
   );
-}
-
-interface Script<T> {
-  exec(keys: string[], args: string[]): Promise<T>;
-}
-
-function scriptFor<T>(redis: Redis, source: string): Script<T> {
-  return perClient(redis, `script:${source}`, () => redis.createScript<T>(source));
 }
 
 export async function readSpend(redis: Redis, keys: BudgetKeys) {
