@@ -39,11 +39,12 @@ export interface RelayOptions {
 }
 
 /**
- * The client-facing body of a streamed response (`clientBody`): an upstream event is read only
- * when the client is ready for the next one, so nothing is buffered and backpressure reaches
- * the upstream; the same place owns the idle timer and the client-cancel -> upstream-abort
- * link. After the first byte there is no retry: an upstream failure ends the stream with an
- * OpenAI-style error event.
+ * The client-facing body of a streamed response. Pull-based with no internal queue
+ * (highWaterMark 0): an upstream event is read only when the client is ready for the next
+ * one, so nothing is buffered and backpressure reaches the upstream. A ReadableStream rather
+ * than a TransformStream because the same place must also own the idle timer and the
+ * client-cancel -> upstream-abort link. After the first byte there is no retry: an upstream
+ * failure ends the stream with an OpenAI-style error event.
  */
 export function relayStream(
   upstream: StreamSuccess,
@@ -58,82 +59,37 @@ export function relayStream(
 
   const inspect = (data: string) => noteChunk(data, seen, { clientWantsUsage, record });
 
-  return clientBody({
-    async pull(sink) {
-      for (;;) {
-        const event = pending ?? (await next(upstream.events.read, ending, sink));
-        pending = undefined;
-        if (!event) return;
-        let out: Uint8Array[] | undefined;
-        for (const data of mapEvent(event)) {
-          const forwarded = inspect(data);
-          if (forwarded !== null && !passthrough) (out ??= []).push(encodeEvent(forwarded));
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        for (;;) {
+          const event = pending ?? (await next(upstream.events.read, ending, controller));
+          pending = undefined;
+          if (!event) return;
+          let forwarded = false;
+          for (const data of mapEvent(event)) {
+            const out = inspect(data);
+            if (out !== null && !passthrough) {
+              controller.enqueue(encodeEvent(out));
+              forwarded = true;
+            }
+          }
+          if (passthrough) {
+            passthrough.record?.push({ event: event.event, data: event.data });
+            controller.enqueue(encodeEvent(event.data, event.event));
+            return;
+          }
+          if (forwarded) return;
         }
-        if (passthrough) {
-          passthrough.record?.push({ event: event.event, data: event.data });
-          await sink.write(encodeEvent(event.data, event.event));
-          return;
-        }
-        if (out) {
-          for (const bytes of out) await sink.write(bytes);
-          return;
-        }
-      }
+      },
+      cancel() {
+        finish('client_abort');
+        upstream.abort.abort(new ClientGone('client disconnected'));
+        upstream.events.cancel().catch(() => {});
+      },
     },
-    cancel() {
-      finish('client_abort');
-      upstream.abort.abort(new ClientGone('client disconnected'));
-      upstream.events.cancel().catch(() => {});
-    },
-  });
-}
-
-/** Where a relay writes the client's bytes (see `clientBody`). */
-interface Sink {
-  /** Resolves once the client took the bytes (backpressure); rejects if it is gone. */
-  write(bytes: Uint8Array): Promise<void>;
-  close(): void;
-}
-
-/**
- * The client-facing body of a streamed response: the readable side of a native
- * `IdentityTransformStream` (workerd's own, no JavaScript queue), written by `pull` one
- * step at a time. A write resolves only once the client read the bytes, so the upstream is
- * read only when the client is ready for more: nothing is buffered and backpressure reaches
- * the upstream. Cheaper than a JavaScript `ReadableStream` source, which workerd pumps to
- * the socket with a pull, a promise and a copy per chunk (bench/README.md, callgrind). The
- * same place owns the client-cancel -> upstream-abort link (`cancel`, at most once, also when
- * a write fails because the client went away).
- */
-function clientBody(source: {
-  /** Writes the next piece of the stream to `sink`; after `sink.close()` it is not called again. */
-  pull(sink: Sink): Promise<void>;
-  cancel(): void;
-}): ReadableStream<Uint8Array> {
-  const { readable, writable } = new IdentityTransformStream();
-  const writer = writable.getWriter();
-  let over = false;
-  const gone = () => {
-    if (over) return;
-    over = true;
-    source.cancel();
-  };
-  const sink: Sink = {
-    write: (bytes) => writer.write(bytes),
-    close() {
-      over = true;
-      writer.close().catch(() => undefined);
-    },
-  };
-  writer.closed.catch(gone); // the client cancelled its body
-  void (async () => {
-    try {
-      while (!over) await source.pull(sink);
-    } catch {
-      gone();
-    }
-  })();
-  return readable;
+    { highWaterMark: 0 },
+  );
 }
 
 /** What a relay learnt of the stream so far, its `Ending`, and `finish` (once: onEnd). */
@@ -231,7 +187,7 @@ interface Ending {
 async function next<T>(
   read: () => Promise<ReadableStreamReadResult<T>>,
   end: Ending,
-  sink: Sink,
+  controller: ReadableStreamDefaultController<Uint8Array>,
 ): Promise<T | undefined> {
   let result: ReadableStreamReadResult<T>;
   try {
@@ -239,19 +195,17 @@ async function next<T>(
   } catch (err) {
     if (end.ended()) return undefined;
     const timedOut = err instanceof UpstreamTimeout;
+    controller.enqueue(end.failure(timedOut));
+    controller.close();
     end.upstream.abort.abort();
-    // finished before the last bytes go out, so the settlement's waitUntil is registered
-    // while the response is still open
     end.finish(timedOut ? 'idle_timeout' : 'upstream_error');
-    sink.write(end.failure(timedOut)).catch(() => undefined);
-    sink.close();
     return undefined;
   }
   if (!result.done) return result.value;
   const outcome = end.outcome();
+  if (outcome === 'unfinished') controller.enqueue(end.failure(false));
+  controller.close();
   end.finish(outcome === 'done' ? 'done' : 'upstream_error');
-  if (outcome === 'unfinished') sink.write(end.failure(false)).catch(() => undefined);
-  sink.close();
   return undefined;
 }
 
@@ -298,25 +252,28 @@ export function relayFrames(
     return out.length > 0 ? encoder.encode(out.join('')) : null;
   };
 
-  return clientBody({
-    async pull(sink) {
-      for (;;) {
-        const frame = pending ?? (await next(upstream.frames.read, ending, sink));
-        pending = undefined;
-        if (!frame) return;
-        const out = forward(frame);
-        if (out) {
-          await sink.write(out);
-          return;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        for (;;) {
+          const frame = pending ?? (await next(upstream.frames.read, ending, controller));
+          pending = undefined;
+          if (!frame) return;
+          const out = forward(frame);
+          if (out) {
+            controller.enqueue(out);
+            return;
+          }
         }
-      }
+      },
+      cancel() {
+        finish('client_abort');
+        upstream.abort.abort(new ClientGone('client disconnected'));
+        upstream.frames.cancel().catch(() => {});
+      },
     },
-    cancel() {
-      finish('client_abort');
-      upstream.abort.abort(new ClientGone('client disconnected'));
-      upstream.frames.cancel().catch(() => {});
-    },
-  });
+    { highWaterMark: 0 },
+  );
 }
 
 const encoder = new TextEncoder();
