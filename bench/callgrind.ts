@@ -17,8 +17,9 @@
  * slows workerd ~50x: a Redis deadline must not change the path taken). One connection by
  * default: settlements are batched per 20 ms window (src/store/write-behind.ts), so with
  * several connections how many share a Redis request depends on how fast the machine is
- * that moment; one at a time, every settlement gets its own, whatever the load. About 3
- * minutes per target. Writes bench/results/callgrind[-label].json.
+ * that moment; one at a time, every settlement gets its own, whatever the load. Streams:
+ * the fake upstream pauses `--chunk-gap-ms` (25) between events, so each is its own read
+ * whatever the load (see `setUpstreamGap`). About 3 minutes per target. Writes bench/results/callgrind[-label].json.
  */
 import { execFileSync } from 'node:child_process';
 import {
@@ -46,6 +47,7 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '200' },
     connections: { type: 'string', default: '1' },
     ref: { type: 'string' },
+    'chunk-gap-ms': { type: 'string', default: '25' },
     label: { type: 'string' },
   },
 });
@@ -109,6 +111,7 @@ try {
     results[name] = {};
     for (const mode of modes) {
       const url = `${server.url}/v1/chat/completions`;
+      await setUpstreamGap(mode === 'stream' ? Number(values['chunk-gap-ms']) : 0);
       await drive(url, Array(warmup).fill(bodyOf(mode)), connections);
       execFileSync('callgrind_control', ['-z', pid], { stdio: 'ignore' });
       await drive(url, Array(requests).fill(bodyOf(mode)), connections);
@@ -128,6 +131,21 @@ try {
   await stopAll();
   await backends.stop();
   rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * The fake upstream's pause between stream events. Without one, how many events reach the
+ * Worker in one read depends on timing (the upstream writes each event as soon as it can), and
+ * so does the count; with a pause longer than the Worker takes per event under valgrind, each
+ * event is its own read, as when a model streams tokens.
+ */
+async function setUpstreamGap(ms: number): Promise<void> {
+  const res = await fetch(`${backends.upstream}/__default`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ step: ms > 0 ? { chunkDelayMs: ms } : {} }),
+  });
+  if (!res.ok) throw new Error(`the fake upstream refused PUT /__default: ${res.status}`);
 }
 
 /** The repo's files at `rev`, in a temporary tree sharing this one's node_modules and console
