@@ -15,6 +15,7 @@ import { retryAfterSeconds } from '../limits/headers.ts';
 import { adminFailureLimiter } from '../limits/ratelimit.ts';
 import { allowOnly } from '../routes/method.ts';
 import { parseBody } from '../routes/parse.ts';
+import { redisKeys } from '../store/index.ts';
 import { periods, readUsage } from '../usage/counters.ts';
 import { matchAdminToken } from './token.ts';
 
@@ -82,8 +83,8 @@ export function adminRoutes(): Hono<AppEnv & { Variables: { actor: string; store
     const { day, month } = periods(new Date());
     const [spend, monthTotals, today] = await Promise.all([
       readSpend(redis, budgetKeys(id, month)),
-      readUsage(redis, `gw:usage:key:${id}:${month}`),
-      readUsage(redis, `gw:usage:key:${id}:${day}`),
+      readUsage(redis, redisKeys.usage.key(id, month)),
+      readUsage(redis, redisKeys.usage.key(id, day)),
     ]);
     return c.json({
       id,

@@ -1,6 +1,6 @@
 import type { RoutingConfig } from '../config/index.ts';
 import type { AttemptFailure } from '../proxy/attempt.ts';
-import type { Redis } from '../store/index.ts';
+import { type Redis, redisKeys } from '../store/index.ts';
 
 /**
  * Shared health of upstream targets, so every isolate agrees:
@@ -35,7 +35,10 @@ export class HealthBook {
     const unknown = ids.filter((id) => !((this.#cache.get(id)?.until ?? 0) > now));
     if (unknown.length > 0 && this.#read) {
       try {
-        const keys = unknown.flatMap((id) => [`gw:circuit:${id}`, `gw:probe:${id}`]);
+        const keys = unknown.flatMap((id) => [
+          redisKeys.health.circuit(id),
+          redisKeys.health.probe(id),
+        ]);
         const values = await this.#read.mget<(string | number | null)[]>(...keys);
         unknown.forEach((id, i) => {
           const down = values[2 * i] !== null || values[2 * i + 1] !== null;
@@ -52,13 +55,13 @@ export class HealthBook {
   async recordFailure(id: string): Promise<void> {
     if (!this.#write) return;
     const { failureThreshold, windowMs, cooldownMs } = this.#config.circuit;
-    const key = `gw:fail:${id}`;
+    const key = redisKeys.health.failures(id);
     const tx = this.#write.multi();
     tx.incr(key);
     tx.pexpire(key, windowMs, 'NX');
     const [count] = (await tx.exec()) as [number, number];
     if (count >= failureThreshold) {
-      await this.#write.set(`gw:circuit:${id}`, 1, { px: cooldownMs });
+      await this.#write.set(redisKeys.health.circuit(id), 1, { px: cooldownMs });
       await this.#write.del(key);
       this.#cache.set(id, { down: true, until: this.#now() + this.#config.healthCacheMs });
     }
@@ -67,8 +70,8 @@ export class HealthBook {
   /** The cron probe's verdict on one endpoint; a failure keeps it down for `ttlMs`. */
   async recordProbe(id: string, ok: boolean, ttlMs: number): Promise<void> {
     if (!this.#write) return;
-    if (ok) await this.#write.del(`gw:probe:${id}`);
-    else await this.#write.set(`gw:probe:${id}`, 'down', { px: ttlMs });
+    if (ok) await this.#write.del(redisKeys.health.probe(id));
+    else await this.#write.set(redisKeys.health.probe(id), 'down', { px: ttlMs });
   }
 }
 

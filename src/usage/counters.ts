@@ -1,4 +1,4 @@
-import { type Redis, scriptFor } from '../store/index.ts';
+import { type Redis, redisKeys, scriptFor } from '../store/index.ts';
 import type { Usage } from './index.ts';
 
 /**
@@ -27,10 +27,10 @@ export function periods(at: Date): { day: string; month: string } {
 
 export function usageKeys(event: UsageEvent): string[] {
   const { day, month } = periods(event.at);
-  const keys = [`gw:usage:model:${event.model}:${day}`];
-  if (event.keyId)
-    keys.push(`gw:usage:key:${event.keyId}:${month}`, `gw:usage:key:${event.keyId}:${day}`);
-  if (event.tenant) keys.push(`gw:usage:tenant:${event.tenant}:${day}`);
+  const { usage } = redisKeys;
+  const keys = [usage.model(event.model, day)];
+  if (event.keyId) keys.push(usage.key(event.keyId, month), usage.key(event.keyId, day));
+  if (event.tenant) keys.push(usage.tenant(event.tenant, day));
   return keys;
 }
 
