@@ -20,6 +20,7 @@ export interface ManagedServer {
   stop(): Promise<void>;
   args: string[]; // the command line, keys and tokens masked
   cpuMs(): CpuMs | null; // CPU used so far by its processes
+  pid: number | undefined; // the child's (its process group's)
 }
 
 const running = new Set<ChildProcess>();
@@ -116,6 +117,7 @@ export async function startManaged(opts: {
   spawn: () => ChildProcess;
   shown: string[];
   kind: (cmdline: string) => keyof CpuMs;
+  readyTimeoutMs?: number; // default 60 s
 }): Promise<ManagedServer> {
   const child = opts.spawn();
   running.add(child);
@@ -129,13 +131,13 @@ export async function startManaged(opts: {
 
   const stop = () => stopChild(child);
   try {
-    await waitReady(`${opts.url}${opts.readyPath}`, child, 60_000);
+    await waitReady(`${opts.url}${opts.readyPath}`, child, opts.readyTimeoutMs ?? 60_000);
   } catch (err) {
     await stop();
     throw new Error(`${opts.name}: ${(err as Error).message}\n${tail.join('\n')}`);
   }
   const cpuMs = () => (child.pid === undefined ? null : groupCpuMs(child.pid, opts.kind));
-  return { name: opts.name, url: opts.url, args: opts.shown, stop, cpuMs };
+  return { name: opts.name, url: opts.url, args: opts.shown, stop, cpuMs, pid: child.pid };
 }
 
 async function waitReady(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {

@@ -26,18 +26,19 @@ export interface Bundle {
   compatibilityFlags: string[];
 }
 
-/** `wrangler deploy --dry-run --outdir dir` for one wrangler config (relative to the repo). */
-export function bundle(config: string, dir: string): Bundle {
+/** `wrangler deploy --dry-run --outdir dir` for one wrangler config (relative to `root`, by
+ * default the repo; another tree of it for an A/B run, see bench/callgrind.ts). */
+export function bundle(config: string, dir: string, root: string = ROOT): Bundle {
   mkdirSync(dir, { recursive: true });
   const args = [WRANGLER, 'deploy', '--dry-run', '--outdir', dir, '-c', config, '--env', ''];
   execFileSync(process.execPath, args, {
-    cwd: ROOT,
+    cwd: root,
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
   });
   const main = readdirSync(dir).find((f) => f.endsWith('.js'));
   if (!main) throw new Error(`wrangler deploy --dry-run wrote no .js into ${dir}`);
-  const toml = readFileSync(join(ROOT, config), 'utf8');
+  const toml = readFileSync(join(root, config), 'utf8');
   const date = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)?.[1];
   const flags = /^compatibility_flags\s*=\s*\[([^\]]*)\]/m.exec(toml)?.[1] ?? '';
   if (!date) throw new Error(`${config}: no compatibility_date`);
@@ -80,6 +81,9 @@ export async function startWorkerd(opts: {
   vars: Record<string, string>;
   readyPath: string;
   inspectorPort?: number; // serve the inspector protocol there (bench/profile.ts)
+  /** A command to run workerd under, e.g. valgrind and its options (bench/callgrind.ts). */
+  wrapper?: string[];
+  readyTimeoutMs?: number;
 }): Promise<ManagedServer> {
   if (!WORKERD)
     throw new Error('no workerd binary under node_modules/@cloudflare/workerd-linux-64');
@@ -88,14 +92,16 @@ export async function startWorkerd(opts: {
   writeFileSync(config, capnpConfig(opts.bundle, port, opts.vars));
   const args = ['serve', config, '--experimental'];
   if (opts.inspectorPort) args.push(`--inspector-addr=127.0.0.1:${opts.inspectorPort}`);
+  const [command, ...argv] = [...(opts.wrapper ?? []), WORKERD, ...args];
   const spawnIt = (): ChildProcess =>
-    spawn(WORKERD!, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    spawn(command!, argv, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   return startManaged({
     name: opts.name,
     url: `http://127.0.0.1:${port}`,
     readyPath: opts.readyPath,
     spawn: spawnIt,
-    shown: ['workerd', ...args],
+    shown: [...(opts.wrapper ?? []), 'workerd', ...args],
     kind: () => 'worker',
+    ...(opts.readyTimeoutMs ? { readyTimeoutMs: opts.readyTimeoutMs } : {}),
   });
 }

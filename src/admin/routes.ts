@@ -12,6 +12,7 @@ import { errors } from '../errors.ts';
 import { budgetKeys, readSpend } from '../limits/budget.ts';
 import { allowOnly } from '../routes/method.ts';
 import { parseBody } from '../routes/parse.ts';
+import { redisKeys } from '../store/index.ts';
 import { periods, readUsage } from '../usage/counters.ts';
 import { adminUnavailable, authenticateAdmin } from './access.ts';
 import { healthDocument } from './health.ts';
@@ -81,8 +82,8 @@ export function adminRoutes(): Hono<AppEnv & { Variables: { actor: string; store
     const { day, month } = periods(new Date());
     const [spend, monthTotals, today] = await Promise.all([
       readSpend(redis, budgetKeys(id, month)),
-      readUsage(redis, `gw:usage:key:${id}:${month}`),
-      readUsage(redis, `gw:usage:key:${id}:${day}`),
+      readUsage(redis, redisKeys.usage.key(id, month)),
+      readUsage(redis, redisKeys.usage.key(id, day)),
     ]);
     return c.json({
       id,

@@ -20,9 +20,15 @@ export function generateKey(): string {
   return `${KEY_PREFIX}${out}`;
 }
 
+const encoder = new TextEncoder();
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
+/** The SHA-256 of a key, in hex: what a stored key is found by (runs once per request). */
 export async function digestKey(key: string): Promise<string> {
-  const hash = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(key));
-  return [...new Uint8Array(hash)].map((b) => b.toString(16).padStart(2, '0')).join('');
+  const hash = new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(key)));
+  let hex = '';
+  for (const byte of hash) hex += HEX[byte];
+  return hex;
 }
 
 export function newKeyId(): string {

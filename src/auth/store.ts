@@ -1,5 +1,4 @@
-import { KEY_ORIGINS_SET } from '../cors/index.ts';
-import type { Redis } from '../store/index.ts';
+import { type Redis, redisKeys } from '../store/index.ts';
 import {
   applyUpdate,
   type CreateKeyInput,
@@ -57,9 +56,9 @@ export class KeyStore {
       revokedAt: null,
     };
     const tx = this.#redis.multi();
-    tx.set(`gw:key:${digest}`, JSON.stringify(record));
-    tx.set(`gw:keyid:${record.id}`, digest);
-    tx.sadd('gw:keyids', record.id);
+    tx.set(redisKeys.keyRecord(digest), JSON.stringify(record));
+    tx.set(redisKeys.keyDigest(record.id), digest);
+    tx.sadd(redisKeys.keyIds, record.id);
     rememberOrigins(tx, record);
     this.#audit(tx, { at: now, actor, action: 'key.create', keyId: record.id, changes: input });
     await tx.exec();
@@ -72,22 +71,24 @@ export class KeyStore {
   }
 
   async findByDigest(digest: string): Promise<KeyRecord | null> {
-    return this.#read(`gw:key:${digest}`);
+    return this.#read(redisKeys.keyRecord(digest));
   }
 
   async get(id: string): Promise<KeyRecord | null> {
-    const digest = await this.#redis.get<string>(`gw:keyid:${id}`);
-    return digest ? this.#read(`gw:key:${digest}`) : null;
+    const digest = await this.#redis.get<string>(redisKeys.keyDigest(id));
+    return digest ? this.#read(redisKeys.keyRecord(digest)) : null;
   }
 
   async list(): Promise<KeyRecord[]> {
-    const ids = await this.#redis.smembers('gw:keyids');
+    const ids = await this.#redis.smembers(redisKeys.keyIds);
     if (ids.length === 0) return [];
-    const digests = await this.#redis.mget<(string | null)[]>(...ids.map((id) => `gw:keyid:${id}`));
+    const digests = await this.#redis.mget<(string | null)[]>(
+      ...ids.map((id) => redisKeys.keyDigest(id)),
+    );
     const present = digests.filter((d): d is string => typeof d === 'string');
     if (present.length === 0) return [];
     const raw = await this.#redis.mget<(KeyRecord | string | null)[]>(
-      ...present.map((d) => `gw:key:${d}`),
+      ...present.map((d) => redisKeys.keyRecord(d)),
     );
     return raw
       .map(parseRecord)
@@ -117,7 +118,7 @@ export class KeyStore {
   }
 
   async audit(limit: number): Promise<AuditEntry[]> {
-    const raw = await this.#redis.lrange<AuditEntry | string>('gw:audit', 0, limit - 1);
+    const raw = await this.#redis.lrange<AuditEntry | string>(redisKeys.audit, 0, limit - 1);
     return raw.map((e) => (typeof e === 'string' ? (JSON.parse(e) as AuditEntry) : e));
   }
 
@@ -128,14 +129,14 @@ export class KeyStore {
     changes: unknown,
     change: (record: KeyRecord, now: string) => KeyRecord,
   ): Promise<KeyRecord | null> {
-    const digest = await this.#redis.get<string>(`gw:keyid:${id}`);
+    const digest = await this.#redis.get<string>(redisKeys.keyDigest(id));
     if (!digest) return null;
-    const current = await this.#read(`gw:key:${digest}`);
+    const current = await this.#read(redisKeys.keyRecord(digest));
     if (!current) return null;
     const now = new Date().toISOString();
     const next = change(current, now);
     const tx = this.#redis.multi();
-    tx.set(`gw:key:${digest}`, JSON.stringify(next));
+    tx.set(redisKeys.keyRecord(digest), JSON.stringify(next));
     rememberOrigins(tx, next);
     this.#audit(tx, { at: now, actor, action, keyId: id, ...(changes ? { changes } : {}) });
     await tx.exec();
@@ -143,8 +144,8 @@ export class KeyStore {
   }
 
   #audit(tx: ReturnType<Redis['multi']>, entry: AuditEntry): void {
-    tx.lpush('gw:audit', JSON.stringify(entry));
-    tx.ltrim('gw:audit', 0, AUDIT_MAX - 1);
+    tx.lpush(redisKeys.audit, JSON.stringify(entry));
+    tx.ltrim(redisKeys.audit, 0, AUDIT_MAX - 1);
   }
 
   async #read(redisKey: string): Promise<KeyRecord | null> {
@@ -156,7 +157,7 @@ export class KeyStore {
  * stale entry only lets a preflight through; the answer itself checks the caller's key. */
 function rememberOrigins(tx: ReturnType<Redis['multi']>, record: KeyRecord): void {
   const origins = record.allowedOrigins?.map((o) => o.toLowerCase()) ?? [];
-  if (origins.length > 0) tx.sadd(KEY_ORIGINS_SET, origins[0]!, ...origins.slice(1));
+  if (origins.length > 0) tx.sadd(redisKeys.corsOrigins, origins[0]!, ...origins.slice(1));
 }
 
 /** @upstash/redis deserializes JSON strings by itself; accept both forms. */

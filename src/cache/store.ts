@@ -1,6 +1,6 @@
 import type { CacheConfig } from '../config/index.ts';
 import type { NativeAnswer } from '../proxy/native.ts';
-import type { Redis } from '../store/index.ts';
+import { type Redis, redisKeys } from '../store/index.ts';
 
 /**
  * The two cache tiers. First the colo-local Cache API (a synthetic GET URL per key, free and
@@ -45,7 +45,7 @@ export class ResponseCache {
 
   /** Purge generations of a scope and a model (0 when never purged or Redis is away). */
   async generations(scope: string, model: string): Promise<number[]> {
-    const names = [`gw:cache:gen:scope:${scope}`, `gw:cache:gen:model:${model}`];
+    const names = [redisKeys.cache.scopeGeneration(scope), redisKeys.cache.modelGeneration(model)];
     const now = Date.now();
     const stale = names.filter((n) => !((this.#generations.get(n)?.until ?? 0) > now));
     if (stale.length > 0 && this.#read) {
@@ -74,7 +74,7 @@ export class ResponseCache {
     }
     if (tiers.redis && this.#read) {
       try {
-        const raw = await this.#read.get<CacheEntry | string>(`gw:cache:${key}`);
+        const raw = await this.#read.get<CacheEntry | string>(redisKeys.cache.entry(key));
         if (raw)
           return {
             entry: typeof raw === 'string' ? (JSON.parse(raw) as CacheEntry) : raw,
@@ -99,7 +99,7 @@ export class ResponseCache {
       work.push(caches.default.put(new Request(`${LOCAL_ORIGIN}/${key}`), response));
     }
     if (tiers.redis && this.#write)
-      work.push(this.#write.set(`gw:cache:${key}`, json, { ex: remaining }));
+      work.push(this.#write.set(redisKeys.cache.entry(key), json, { ex: remaining }));
     await Promise.all(work);
   }
 
@@ -107,8 +107,8 @@ export class ResponseCache {
   async purge(target: { scope?: string; model?: string }): Promise<void> {
     if (!this.#write) return;
     const names = [
-      ...(target.scope ? [`gw:cache:gen:scope:${target.scope}`] : []),
-      ...(target.model ? [`gw:cache:gen:model:${target.model}`] : []),
+      ...(target.scope ? [redisKeys.cache.scopeGeneration(target.scope)] : []),
+      ...(target.model ? [redisKeys.cache.modelGeneration(target.model)] : []),
     ];
     for (const name of names) {
       await this.#write.incr(name);

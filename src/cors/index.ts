@@ -10,13 +10,11 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../context.ts';
-import type { Redis } from '../store/index.ts';
+import { type Redis, redisKeys } from '../store/index.ts';
 import { corsHeaders, originAllowed, preflightHeaders } from './policy.ts';
 
 export { ORIGIN, originAllowed } from './policy.ts';
 
-/** Origins named by any key (added when a key is written; see src/auth/store.ts). */
-export const KEY_ORIGINS_SET = 'gw:cors:origins';
 const KEY_ORIGINS_CACHE_MS = 10_000;
 
 export function browserAccess(): MiddlewareHandler<AppEnv> {
@@ -28,7 +26,7 @@ export function browserAccess(): MiddlewareHandler<AppEnv> {
     let allowed = false;
     try {
       allowed = redis
-        ? (await redis.sismember(KEY_ORIGINS_SET, origin.toLowerCase())) === 1
+        ? (await redis.sismember(redisKeys.corsOrigins, origin.toLowerCase())) === 1
         : false;
     } catch {
       return false; // unknown: no CORS headers (the browser blocks); nothing else fails

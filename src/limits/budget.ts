@@ -1,4 +1,4 @@
-import { type Redis, scriptFor } from '../store/index.ts';
+import { type Redis, redisKeys, scriptFor } from '../store/index.ts';
 
 /**
  * Monthly spend budgets, exact under concurrency. Before the upstream call a request
@@ -17,7 +17,7 @@ import { type Redis, scriptFor } from '../store/index.ts';
  * flight (the reserve timed out on our side) leaves a tombstone `x:<id>`, so that reserve,
  * if it runs later, takes nothing; tombstones expire with the reservation TTL.
  *
- * Written as Lua (no library does budgets), run through `scriptFor` (src/store/script.ts).
+ * Written as Lua (no library does budgets) and run with EVALSHA (`scriptFor`).
  */
 
 const RESERVE = `
@@ -76,7 +76,7 @@ export interface BudgetKeys {
 }
 
 export function budgetKeys(keyId: string, month: string): BudgetKeys {
-  return { hash: `gw:budget:${keyId}:${month}`, zset: `gw:budget:res:${keyId}:${month}` };
+  return redisKeys.budget(keyId, month);
 }
 
 /** A reservation id of the gateway's own (the client's x-request-id is for correlation only). */

@@ -1,5 +1,5 @@
 import { Ratelimit } from '@upstash/ratelimit';
-import { perClient, type Redis } from '../store/index.ts';
+import { perClient, type Redis, redisKeys } from '../store/index.ts';
 
 /**
  * Per-key limiters from @upstash/ratelimit: requests per minute as a sliding window, tokens
@@ -17,7 +17,7 @@ export function requestLimiter(redis: Redis, perMinute: number): Ratelimit {
     () =>
       new Ratelimit({
         redis,
-        prefix: 'gw:rl:rpm',
+        prefix: redisKeys.rateLimitPrefix.requests,
         limiter: Ratelimit.slidingWindow(perMinute, '1 m'),
         ephemeralCache: new Map(),
         analytics: false,
@@ -34,7 +34,7 @@ export function tokenLimiter(redis: Redis, perMinute: number): Ratelimit {
     () =>
       new Ratelimit({
         redis,
-        prefix: 'gw:rl:tpm',
+        prefix: redisKeys.rateLimitPrefix.tokens,
         limiter: Ratelimit.tokenBucket(refillPerSecond, '1 s', perMinute),
         // No ephemeral cache here: refunds must be able to reopen a bucket at once.
         ephemeralCache: false,
@@ -52,7 +52,7 @@ export function adminFailureLimiter(redis: Redis, perMinute: number): Ratelimit 
     () =>
       new Ratelimit({
         redis,
-        prefix: 'gw:rl:admin-fail',
+        prefix: redisKeys.rateLimitPrefix.adminFailures,
         limiter: Ratelimit.slidingWindow(perMinute, '1 m'),
         ephemeralCache: false,
         analytics: false,

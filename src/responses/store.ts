@@ -4,7 +4,7 @@
  * (only they may read it back), the conversation's input items so far and the Response.
  * A record is written only where the Redis may hold the key's zone (`responses.redisZones`).
  */
-import type { Redis } from '../store/index.ts';
+import { type Redis, redisKeys } from '../store/index.ts';
 import type { InputItem } from './schema.ts';
 
 export interface StoredResponse {
@@ -16,7 +16,7 @@ export interface StoredResponse {
   response: Record<string, unknown>;
 }
 
-const keyOf = (id: string) => `gw:resp:${id}`;
+const keyOf = redisKeys.response;
 
 export class ResponseStore {
   readonly #redis: Redis;

@@ -1,6 +1,6 @@
 import type { RoutingConfig } from '../config/index.ts';
 import type { AttemptFailure } from '../proxy/attempt.ts';
-import type { Redis } from '../store/index.ts';
+import { type Redis, redisKeys } from '../store/index.ts';
 
 /** One cron probe verdict. */
 export interface ProbeVerdict {
@@ -62,7 +62,10 @@ export class HealthBook {
     const unknown = ids.filter((id) => !((this.#cache.get(id)?.until ?? 0) > now));
     if (unknown.length > 0 && this.#read) {
       try {
-        const keys = unknown.flatMap((id) => [`gw:circuit:${id}`, `gw:probe:${id}`]);
+        const keys = unknown.flatMap((id) => [
+          redisKeys.health.circuit(id),
+          redisKeys.health.probe(id),
+        ]);
         const values = await this.#read.mget<(string | number | null)[]>(...keys);
         unknown.forEach((id, i) => {
           const down = values[2 * i] !== null || values[2 * i + 1] !== null;
@@ -89,9 +92,13 @@ export class HealthBook {
     await Promise.all(
       ids.map(async (id) => {
         const [opened, ttl, log] = await Promise.all([
-          read.get<string | number>(`gw:circuit:${id}`),
-          read.pttl(`gw:circuit:${id}`),
-          read.lrange<ProbeVerdict | string>(`gw:probe:log:${id}`, 0, PROBE_LOG_LENGTH - 1),
+          read.get<string | number>(redisKeys.health.circuit(id)),
+          read.pttl(redisKeys.health.circuit(id)),
+          read.lrange<ProbeVerdict | string>(
+            redisKeys.health.probeLog(id),
+            0,
+            PROBE_LOG_LENGTH - 1,
+          ),
         ]);
         const since = Number(opened);
         const circuit: CircuitReport =
@@ -117,14 +124,14 @@ export class HealthBook {
   async recordFailure(id: string): Promise<boolean> {
     if (!this.#write) return false;
     const { failureThreshold, windowMs, cooldownMs } = this.#config.circuit;
-    const key = `gw:fail:${id}`;
+    const key = redisKeys.health.failures(id);
     const tx = this.#write.multi();
     tx.incr(key);
     tx.pexpire(key, windowMs, 'NX');
     const [count] = (await tx.exec()) as [number, number];
     if (count >= failureThreshold) {
       // The value is when it opened (the admin health document shows it).
-      await this.#write.set(`gw:circuit:${id}`, this.#now(), { px: cooldownMs });
+      await this.#write.set(redisKeys.health.circuit(id), this.#now(), { px: cooldownMs });
       await this.#write.del(key);
       this.#cache.set(id, { down: true, until: this.#now() + this.#config.healthCacheMs });
       return true;
@@ -143,10 +150,10 @@ export class HealthBook {
     markDown = true,
   ): Promise<void> {
     if (!this.#write) return;
-    const log = `gw:probe:log:${id}`;
+    const log = redisKeys.health.probeLog(id);
     const tx = this.#write.multi();
-    if (markDown && verdict.ok) tx.del(`gw:probe:${id}`);
-    else if (markDown) tx.set(`gw:probe:${id}`, 'down', { px: ttlMs });
+    if (markDown && verdict.ok) tx.del(redisKeys.health.probe(id));
+    else if (markDown) tx.set(redisKeys.health.probe(id), 'down', { px: ttlMs });
     tx.lpush(log, JSON.stringify(verdict));
     tx.ltrim(log, 0, PROBE_LOG_LENGTH - 1);
     tx.pexpire(log, 86_400_000);

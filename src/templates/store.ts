@@ -10,7 +10,7 @@
  * isolate caches key compiled versions by it, so a template deleted and created again under
  * the same id never renders an old version.
  */
-import { type Redis, scriptFor } from '../store/index.ts';
+import { type Redis, redisKeys, scriptFor } from '../store/index.ts';
 import type {
   CreateTemplateInput,
   TemplateRecord,
@@ -18,9 +18,9 @@ import type {
   TemplateVersionInput,
 } from './schema.ts';
 
-const metaKey = (id: string) => `gw:tpl:${id}`;
-const versionsKey = (id: string) => `gw:tpl:${id}:versions`;
-const IDS = 'gw:tplids';
+const metaKey = redisKeys.template.record;
+const versionsKey = redisKeys.template.versions;
+const IDS = redisKeys.template.ids;
 
 const CREATE = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end

@@ -226,7 +226,16 @@ describe('budgets and spend', () => {
     const day = new Date().toISOString().slice(0, 10);
     const tenant = ((await (await gw.admin('GET', `/keys/${id}`)).json()) as { tenant: string })
       .tenant;
-    expect(Number(await redis.hget(`gw:usage:tenant:${tenant}:${day}`, 'cost_nanos'))).toBe(12e9);
+    const tenantDay = `gw:usage:tenant:${tenant}:${day}`;
+    expect(await redis.hgetall(tenantDay)).toEqual({
+      requests: 1,
+      prompt_tokens: 6,
+      completion_tokens: 6,
+      cached_tokens: 0,
+      cost_nanos: 12e9,
+    });
+    // kept 400 days (renewed by every request)
+    expect(await redis.ttl(tenantDay)).toBeGreaterThan(399 * 24 * 3600);
   });
 
   it('never lets concurrent requests overshoot the budget by more than one request', async () => {
