@@ -75,7 +75,9 @@ export class OtlpSender {
           'content-type':
             this.settings.protocol === 'http/json' ? 'application/json' : 'application/x-protobuf',
         },
-        body,
+        // The serializers' Uint8Array is typed over ArrayBufferLike, which DOM's BodyInit
+        // (the console's typecheck of this module) does not take; it is a plain ArrayBuffer.
+        body: body as Uint8Array<ArrayBuffer>,
         signal: AbortSignal.timeout(this.settings.timeoutMs),
       });
       await response.body?.cancel();
