@@ -84,6 +84,7 @@ describe('usageEventFrom', () => {
       failures: ['openai-eu: 503'],
       limits: null,
       native: null,
+      guardrails: [],
     });
   });
 

@@ -1,3 +1,4 @@
+import type { GuardrailDecision } from '../guardrails/scan.ts';
 import type { RequestLogRecord } from '../observability/request-log.ts';
 
 /**
@@ -45,6 +46,8 @@ export interface UsageEvent {
   failures: string[];
   limits: string | null;
   native: string | null;
+  /** Guardrail decisions (policy, check, action, side, match count; never the text). */
+  guardrails: GuardrailDecision[];
 }
 
 export interface RouteSummary {
@@ -107,6 +110,7 @@ export function usageEventFrom(
     failures: record.failures ?? [],
     limits: record.limits ?? null,
     native: record.native ?? null,
+    guardrails: record.guardrails ?? [],
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../context.ts';
+import type { GuardrailDecision } from '../guardrails/scan.ts';
 import { emitUsageEvent } from '../events/index.ts';
 import type { Usage } from '../usage/index.ts';
 import { clip } from './redact.ts';
@@ -59,6 +60,9 @@ export interface RequestLogRecord {
   /** Set when Redis could not be asked and the limits failed open or closed, or when Redis
    * answered a limit check with an error. */
   limits?: 'failed_open' | 'failed_closed' | 'error';
+  /** Guardrail decisions (src/guardrails): policy, check, action, side and match count;
+   * never the matched text. */
+  guardrails?: GuardrailDecision[];
 }
 
 export type RequestLogger = (record: RequestLogRecord) => void;
@@ -94,7 +98,46 @@ export function deferRequestLog(c: Context<AppEnv>): (fields: Partial<RequestLog
   return (fields) => writeRequestLog(c, fields);
 }
 
+/** Log lines kept back while a response body still decides some of their fields. */
+export interface LogGate {
+  holds: number;
+  /** The line as its writer finished it, while held. */
+  pending?: Partial<RequestLogRecord> | undefined;
+  /** Fields the holders decided, over the writer's. */
+  overrides: Partial<RequestLogRecord>;
+}
+
+/**
+ * Keeps the request's log line (and usage event) back until the returned `release` is
+ * called, with the fields it decided (which win over the writer's): for a body that is still
+ * being rewritten after the relay ended (guardrails on a stream).
+ */
+export function holdRequestLog(c: Context<AppEnv>): (fields: Partial<RequestLogRecord>) => void {
+  let gate = c.get('logGate');
+  if (!gate) c.set('logGate', (gate = { holds: 0, overrides: {} }));
+  const held = gate;
+  held.holds++;
+  let released = false;
+  return (fields) => {
+    if (released) return;
+    released = true;
+    held.holds--;
+    Object.assign(held.overrides, fields);
+    if (held.holds === 0 && held.pending) {
+      const pending = held.pending;
+      held.pending = undefined;
+      writeRequestLog(c, pending);
+    }
+  };
+}
+
 function writeRequestLog(c: Context<AppEnv>, fields: Partial<RequestLogRecord>): void {
+  const gate = c.get('logGate');
+  if (gate && gate.holds > 0) {
+    gate.pending = fields;
+    return;
+  }
+  if (gate) fields = { ...fields, ...gate.overrides };
   const record = { ...c.get('logRecord'), ...fields, latency_ms: Date.now() - c.get('startedAt') };
   const clipped = clipStrings(record) as RequestLogRecord;
   c.get('deps').log(clipped);

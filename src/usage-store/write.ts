@@ -35,6 +35,7 @@ const EVENT_COLUMNS = [
   'failures',
   'limits',
   'native',
+  'guardrails',
 ] as const;
 
 /** Partitions known to exist, per isolate and database (a new day creates its partition
@@ -105,6 +106,7 @@ function insertBatch(sql: Sql, events: readonly UsageEvent[]): Promise<number> {
       ...e,
       route: e.route === null ? null : tx.json(e.route as never),
       failures: tx.json(e.failures),
+      guardrails: tx.json(e.guardrails as never),
     }));
     const inserted = await tx<{ id: string }[]>`
       INSERT INTO usage_events ${tx(rows, ...EVENT_COLUMNS)}

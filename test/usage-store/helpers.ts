@@ -39,6 +39,7 @@ export function makeEvent(overrides: Partial<UsageEvent> = {}): UsageEvent {
     failures: [],
     limits: null,
     native: null,
+    guardrails: [],
     ...overrides,
   };
 }
