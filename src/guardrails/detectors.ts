@@ -7,12 +7,13 @@
  * chunk. `inMatch` (every character a match may contain) and `starts` (literals every match
  * begins with) narrow the tail further to the characters that could be the start of a match.
  * Checksums come from libraries where one is well kept (ibantools: IBAN mod-97; validator:
- * Luhn, Spanish, Italian, Polish and Finnish national IDs); the US SSN has no check digit, only
+ * Luhn, Spanish DNI/NIE, Italian codice fiscale, Polish PESEL, Finnish HETU); the US SSN has no check digit, only
  * the SSA's allocation rules, written here.
  */
 import { electronicFormatIBAN, isValidIBAN } from 'ibantools';
-import isIdentityCard from 'validator/es/lib/isIdentityCard';
-import isLuhnNumber from 'validator/es/lib/isLuhnNumber';
+import isIdentityCard from 'validator/lib/isIdentityCard.js';
+import isLuhnNumber from 'validator/lib/isLuhnNumber.js';
+import isTaxID from 'validator/lib/isTaxID.js';
 
 export interface Detector {
   /** What it finds, e.g. `email`: named in decisions. */
@@ -61,7 +62,7 @@ export function validIpv6(text: string): boolean {
   }
 }
 
-const id = (locale: 'ES' | 'IT' | 'PL' | 'FI') => (text: string) => isIdentityCard(text.toUpperCase(), locale);
+const id = (locale: 'ES' | 'PL' | 'FI') => (text: string) => isIdentityCard(text.toUpperCase(), locale);
 
 export const PII_DETECTORS = {
   email: {
@@ -129,7 +130,9 @@ export const PII_DETECTORS = {
     entity: 'it_fiscal_code',
     placeholder: '[NATIONAL_ID]',
     pattern: /(?<!\w)[A-Za-z]{6}\d{2}[A-Za-z]\d{2}[A-Za-z]\d{3}[A-Za-z](?!\w)/g,
-    valid: id('IT'),
+    // the codice fiscale's check character (validator's isTaxID; its isIdentityCard IT is
+    // the identity card number, which has none)
+    valid: (text) => isTaxID(text.toUpperCase(), 'it-IT'),
     maxChars: 17,
     inMatch: /\w/,
   },
@@ -159,7 +162,7 @@ export const SECRET_DETECTORS = {
   anthropic_key: {
     entity: 'anthropic_key',
     placeholder: '[ANTHROPIC_KEY]',
-    pattern: /sk-ant-(?:api|admin|oat)\d{2}-[A-Za-z0-9_-]{32,160}(?![\w-])/g,
+    pattern: /(?<![\w-])sk-ant-(?:api|admin|oat)\d{2}-[A-Za-z0-9_-]{32,160}(?![\w-])/g,
     maxChars: 180,
     inMatch: TOKEN_CHAR,
     starts: ['sk-ant-'],
@@ -167,7 +170,7 @@ export const SECRET_DETECTORS = {
   openai_key: {
     entity: 'openai_key',
     placeholder: '[OPENAI_KEY]',
-    pattern: /sk-(?!ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200}(?![\w-])/g,
+    pattern: /(?<![\w-])sk-(?!ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200}(?![\w-])/g,
     maxChars: 212,
     inMatch: TOKEN_CHAR,
     starts: ['sk-'],
