@@ -26,6 +26,7 @@ export default defineConfig({
                 UPSTASH_REDIS_REST_URL: inject<string>('upstashUrl'),
                 UPSTASH_REDIS_REST_TOKEN: inject<string>('upstashToken'),
                 FAULT_PROXY_URL: inject<string>('faultProxyUrl'),
+                FAKE_WEBHOOK_URL: inject<string>('fakeWebhookUrl'),
                 ADMIN_TOKEN: 'test-admin-token-0123456789',
               },
             },

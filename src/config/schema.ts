@@ -351,7 +351,6 @@ export const eventsSchema = z.object({
   retryDelayMs: z.number().int().min(0).default(100),
 });
 
-
 /** What every guardrail check has. */
 const checkCommon = {
   /** Names the check in decisions, logs and errors. Default: its `type`. */
@@ -367,14 +366,18 @@ const checkCommon = {
  * each match with a typed placeholder such as `[EMAIL]`; flag: let it through, note it. */
 const textAction = z.enum(['block', 'mask', 'flag']);
 const verdictAction = z.enum(['block', 'flag']);
-const regexSource = z.string().min(1).max(1_000).refine((source) => {
-  try {
-    new RegExp(source, 'u');
-    return true;
-  } catch {
-    return false;
-  }
-}, 'not a valid regular expression');
+const regexSource = z
+  .string()
+  .min(1)
+  .max(1_000)
+  .refine((source) => {
+    try {
+      new RegExp(source, 'u');
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'not a valid regular expression');
 
 export const guardrailCheckSchema = z.discriminatedUnion('type', [
   z.object({
@@ -555,12 +558,10 @@ export const configSchema = z
     const policies = config.guardrails.policies;
     const named: [string[], (string | number)[]][] = [
       [config.guardrails.defaultPolicies, ['guardrails', 'defaultPolicies']],
-      ...Object.entries(config.tenants).map(
-        ([t, tenant]): [string[], (string | number)[]] => [
-          tenant.guardrails ?? [],
-          ['tenants', t, 'guardrails'],
-        ],
-      ),
+      ...Object.entries(config.tenants).map(([t, tenant]): [string[], (string | number)[]] => [
+        tenant.guardrails ?? [],
+        ['tenants', t, 'guardrails'],
+      ]),
     ];
     for (const [names, path] of named) {
       names.forEach((name, i) => {

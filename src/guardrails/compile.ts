@@ -44,7 +44,8 @@ export function policyNames(
   key: { tenant: string; guardrails?: string[] | null } | undefined,
 ): readonly string[] {
   if (key?.guardrails) return key.guardrails;
-  const tenant = key && Object.hasOwn(config.tenants, key.tenant) ? config.tenants[key.tenant] : undefined;
+  const tenant =
+    key && Object.hasOwn(config.tenants, key.tenant) ? config.tenants[key.tenant] : undefined;
   return tenant?.guardrails ?? config.guardrails.defaultPolicies;
 }
 

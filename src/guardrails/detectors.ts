@@ -62,7 +62,8 @@ export function validIpv6(text: string): boolean {
   }
 }
 
-const id = (locale: 'ES' | 'PL' | 'FI') => (text: string) => isIdentityCard(text.toUpperCase(), locale);
+const id = (locale: 'ES' | 'PL' | 'FI') => (text: string) =>
+  isIdentityCard(text.toUpperCase(), locale);
 
 export const PII_DETECTORS = {
   email: {
@@ -195,7 +196,8 @@ export const SECRET_DETECTORS = {
     entity: 'aws_secret_key',
     placeholder: '[AWS_SECRET_KEY]',
     // A bare 40-character base64 string is any hash: only with its name beside it.
-    pattern: /aws_?secret(?:_?access_?key)?["']?\s{0,4}[:=]\s{0,4}["']?[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])/gi,
+    pattern:
+      /aws_?secret(?:_?access_?key)?["']?\s{0,4}[:=]\s{0,4}["']?[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])/gi,
     maxChars: 80,
     starts: ['aws'],
   },

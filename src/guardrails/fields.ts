@@ -66,7 +66,9 @@ function walk(value: unknown, mode: Mode, rewrite: (text: string) => string): un
     let out: unknown[] | undefined;
     value.forEach((item, i) => {
       const next = walk(item, mode, rewrite);
-      if (next !== item) (out ??= [...value])[i] = next;
+      if (next === item) return;
+      out ??= [...value];
+      out[i] = next;
     });
     return out ?? value;
   }
@@ -83,7 +85,9 @@ function walk(value: unknown, mode: Mode, rewrite: (text: string) => string): un
             ? 'yes'
             : 'no';
     const next = walk(item, child, rewrite);
-    if (next !== item) (out ??= { ...(value as Record<string, unknown>) })[key] = next;
+    if (next === item) continue;
+    out ??= { ...(value as Record<string, unknown>) };
+    out[key] = next;
   }
   return out ?? value;
 }

@@ -72,7 +72,10 @@ export class RequestGuard {
           const stages = this.stages(check, 'request');
           const blocked = this.maskIn(request.native ?? request, stages);
           if (request.native) {
-            request.body = mapText(request.body, (t) => scanText(t, stages, { count: false }).text) as Json;
+            request.body = mapText(
+              request.body,
+              (t) => scanText(t, stages, { count: false }).text,
+            ) as Json;
           }
           if (blocked) throw this.blockedError(blocked);
         } else if (config.type === 'max_prompt_tokens') {
@@ -234,7 +237,8 @@ function outputText(answer: unknown, format: AnswerFormat): string {
     const content = isObj(choice) && isObj(choice.message) ? choice.message.content : undefined;
     return typeof content === 'string' ? content : '';
   }
-  const blocks = format === 'anthropic' ? [answer] : Array.isArray(answer.output) ? answer.output : [];
+  const blocks =
+    format === 'anthropic' ? [answer] : Array.isArray(answer.output) ? answer.output : [];
   return blocks
     .flatMap((b) => (isObj(b) && Array.isArray(b.content) ? b.content : []))
     .map((part) => (isObj(part) && typeof part.text === 'string' ? part.text : ''))

@@ -74,7 +74,11 @@ describe('PII detectors: true and false positives', () => {
       ['192.168.1.1', '8.8.8.8', '2001:db8::1', 'fe80::1ff:fe23:4567:890a'],
       ['999.1.1.1', '1.2.3', '12:30:45'],
     ],
-    ['us_ssn', ['123-45-6789', '078-05-1120'], ['666-12-3456', '000-12-3456', '123-00-4567', '900-12-3456']],
+    [
+      'us_ssn',
+      ['123-45-6789', '078-05-1120'],
+      ['666-12-3456', '000-12-3456', '123-00-4567', '900-12-3456'],
+    ],
     ['es_dni', ['12345678Z', 'X1234567L'], ['12345678A', 'X1234567A']],
     ['it_fiscal_code', ['RSSMRA85T10A562S'], ['RSSMRA85T10A562T']],
     ['pl_pesel', ['44051401359'], ['44051401358']],
@@ -88,7 +92,8 @@ describe('PII detectors: true and false positives', () => {
         expect(text, hit).not.toContain(hit);
         expect(text, hit).toMatch(/^see \[[A-Z_]+\] here$/);
       }
-      for (const miss of misses) expect(masked(`see ${miss} here`, stages), miss).toBe(`see ${miss} here`);
+      for (const miss of misses)
+        expect(masked(`see ${miss} here`, stages), miss).toBe(`see ${miss} here`);
       expect(stages[0]!.tally.matches).toBe(hits.length);
     });
   }
@@ -103,19 +108,36 @@ describe('PII detectors: true and false positives', () => {
 
 describe('secret detectors: true and false positives', () => {
   const cases: [kind: string, hits: string[], misses: string[]][] = [
-    ['openai_key', ['sk-proj-abcdefghijklmnopqrstuvwxyz0123456789', 'sk-abcdefghijklmnopqrstuvwxyzAB'], ['sk-short', 'task-abcdefghijklmnopqrstuvwxyz']],
+    [
+      'openai_key',
+      ['sk-proj-abcdefghijklmnopqrstuvwxyz0123456789', 'sk-abcdefghijklmnopqrstuvwxyzAB'],
+      ['sk-short', 'task-abcdefghijklmnopqrstuvwxyz'],
+    ],
     ['anthropic_key', [`sk-ant-api03-${'a1B2'.repeat(24)}`], ['sk-ant-api03-short']],
     ['google_api_key', [`AIza${'x'.repeat(35)}`], [`AIza${'x'.repeat(20)}`]],
-    ['aws_access_key', ['AKIAIOSFODNN7EXAMPLE', 'ASIAY34FZKBOKMUTVV7A'], ['AKIAIOSFODNN7', 'XKIAIOSFODNN7EXAMPLE']],
-    ['aws_secret_key', ['aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'], ['wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY']],
-    ['github_token', [`ghp_${'A1b2'.repeat(9)}`, `github_pat_${'x'.repeat(30)}`], [`ghp_${'a'.repeat(10)}`]],
+    [
+      'aws_access_key',
+      ['AKIAIOSFODNN7EXAMPLE', 'ASIAY34FZKBOKMUTVV7A'],
+      ['AKIAIOSFODNN7', 'XKIAIOSFODNN7EXAMPLE'],
+    ],
+    [
+      'aws_secret_key',
+      ['aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'],
+      ['wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'],
+    ],
+    [
+      'github_token',
+      [`ghp_${'A1b2'.repeat(9)}`, `github_pat_${'x'.repeat(30)}`],
+      [`ghp_${'a'.repeat(10)}`],
+    ],
     ['private_key', [PRIVATE_KEY], ['-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----']],
     ['jwt', [JWT], ['eyJhbGciOiJIUzI1NiJ9', 'eyJ.eyJ.abc']],
   ];
   for (const [kind, hits, misses] of cases) {
     it(kind, () => {
       const stages = mask('secrets', { kinds: [kind] });
-      for (const hit of hits) expect(masked(`x ${hit} y`, stages), hit).toMatch(/^x \[[A-Z_]+\] y$/);
+      for (const hit of hits)
+        expect(masked(`x ${hit} y`, stages), hit).toMatch(/^x \[[A-Z_]+\] y$/);
       for (const miss of misses) expect(masked(`x ${miss} y`, stages), miss).toBe(`x ${miss} y`);
     });
   }
@@ -175,14 +197,27 @@ describe('the stream scanner', () => {
 
   it('any chunk boundaries give the same text as masking it whole (property)', () => {
     const fragment = fc.oneof(
-      fc.constantFrom(...samples, 'a@b.io', '4242 4242 4242 4242', '123-45-6789', 'sk-', '-----BEGIN '),
-      fc.string({ unit: fc.constantFrom('a', 'Z', '1', '9', ' ', '.', '-', '@', '+', ':', '\n', 'é') }),
+      fc.constantFrom(
+        ...samples,
+        'a@b.io',
+        '4242 4242 4242 4242',
+        '123-45-6789',
+        'sk-',
+        '-----BEGIN ',
+      ),
+      fc.string({
+        unit: fc.constantFrom('a', 'Z', '1', '9', ' ', '.', '-', '@', '+', ':', '\n', 'é'),
+      }),
     );
     fc.assert(
-      fc.property(fc.array(fragment, { maxLength: 8 }), fc.array(fc.nat(), { maxLength: 12 }), (parts, at) => {
-        const text = parts.join('');
-        expect(streamed(cut(text, at), all)).toBe(masked(text, all));
-      }),
+      fc.property(
+        fc.array(fragment, { maxLength: 8 }),
+        fc.array(fc.nat(), { maxLength: 12 }),
+        (parts, at) => {
+          const text = parts.join('');
+          expect(streamed(cut(text, at), all)).toBe(masked(text, all));
+        },
+      ),
       { numRuns: 300 },
     );
   });

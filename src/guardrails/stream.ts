@@ -47,7 +47,7 @@ export function guardStream(
 ): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
-  let parsed: EventSourceMessage[] = [];
+  const parsed: EventSourceMessage[] = [];
   const parser = createParser({ onEvent: (e) => parsed.push(e) });
   const channels = new Channels(options.stages);
   const rewriter = REWRITERS[options.format](channels);
@@ -68,7 +68,10 @@ export function guardStream(
           let blocked: Tally | undefined;
           if (done) {
             parser.reset({ consume: true });
-            const batch = [...parsed.splice(0).flatMap((e) => rewriter.event(e)), ...rewriter.end()];
+            const batch = [
+              ...parsed.splice(0).flatMap((e) => rewriter.event(e)),
+              ...rewriter.end(),
+            ];
             blocked = channels.blocked;
             if (!blocked) outs.push(...encode(batch));
           } else {
@@ -115,7 +118,10 @@ class Channels {
 
   push(channel: string, text: string): string {
     let scanner = this.scanners.get(channel);
-    if (!scanner) this.scanners.set(channel, (scanner = new StreamScanner(this.stages)));
+    if (!scanner) {
+      scanner = new StreamScanner(this.stages);
+      this.scanners.set(channel, scanner);
+    }
     return scanner.push(text);
   }
 
@@ -177,7 +183,15 @@ function openaiRewriter(channels: Channels): Rewriter {
           ? { content: rest }
           : { tool_calls: [{ index: Number(tool), function: { arguments: rest } }] };
       const choice = kind === 'x' ? { index, text: rest } : { index, delta };
-      return [{ id: last.id, object: last.object, created: last.created, model: last.model, choices: [{ ...choice, finish_reason: null }] }];
+      return [
+        {
+          id: last.id,
+          object: last.object,
+          created: last.created,
+          model: last.model,
+          choices: [{ ...choice, finish_reason: null }],
+        },
+      ];
     });
   return {
     event(e) {
@@ -203,7 +217,8 @@ function openaiRewriter(channels: Channels): Rewriter {
         if (delta) swap(delta, 'content', `c:${i}`);
         const calls = delta && Array.isArray(delta.tool_calls) ? (delta.tool_calls as Json[]) : [];
         for (const call of calls) {
-          if (isObj(call) && isObj(call.function)) swap(call.function, 'arguments', `t:${i}:${Number(call.index ?? 0)}`);
+          if (isObj(call) && isObj(call.function))
+            swap(call.function, 'arguments', `t:${i}:${Number(call.index ?? 0)}`);
         }
         if (!choice.finish_reason) continue;
         for (const channel of channels.open().filter((ch) => ch.split(':')[1] === String(i))) {
@@ -211,13 +226,16 @@ function openaiRewriter(channels: Channels): Rewriter {
           if (!rest) continue;
           changed = true;
           const [kind, , tool] = channel.split(':');
-          if (kind === 'x') choice.text = `${choice.text ?? ''}${rest}`;
-          else if (kind === 'c') {
-            const d = (choice.delta = isObj(choice.delta) ? choice.delta : {}) as Json;
-            d.content = `${typeof d.content === 'string' ? d.content : ''}${rest}`;
-          } else {
-            const d = (choice.delta = isObj(choice.delta) ? choice.delta : {}) as Json;
-            const list = (d.tool_calls = Array.isArray(d.tool_calls) ? d.tool_calls : []) as Json[];
+          if (kind === 'x') {
+            choice.text = `${choice.text ?? ''}${rest}`;
+            continue;
+          }
+          const d: Json = isObj(choice.delta) ? choice.delta : {};
+          choice.delta = d;
+          if (kind === 'c') d.content = `${typeof d.content === 'string' ? d.content : ''}${rest}`;
+          else {
+            const list = (Array.isArray(d.tool_calls) ? d.tool_calls : []) as Json[];
+            d.tool_calls = list;
             list.push({ index: Number(tool), function: { arguments: rest } });
           }
         }
@@ -242,7 +260,12 @@ function anthropicRewriter(channels: Channels): Rewriter {
     const kind = kinds.get(channel);
     if (!rest || !kind) return [];
     const delta = { type: kind, [ANTHROPIC_FIELDS[kind]!]: rest };
-    return [{ event: 'content_block_delta', data: JSON.stringify({ type: 'content_block_delta', index: Number(channel), delta }) }];
+    return [
+      {
+        event: 'content_block_delta',
+        data: JSON.stringify({ type: 'content_block_delta', index: Number(channel), delta }),
+      },
+    ];
   };
   return {
     event(e) {
@@ -272,7 +295,10 @@ function anthropicRewriter(channels: Channels): Rewriter {
   };
 }
 
-const RESPONSES_DELTAS: Record<string, { done: string; channel: (d: Json) => string; field: string }> = {
+const RESPONSES_DELTAS: Record<
+  string,
+  { done: string; channel: (d: Json) => string; field: string }
+> = {
   'response.output_text.delta': {
     done: 'response.output_text.done',
     channel: (d) => `${d.item_id}:${d.content_index ?? 0}`,
@@ -289,7 +315,9 @@ const RESPONSES_DELTAS: Record<string, { done: string; channel: (d: Json) => str
  * whole text are masked whole. Sequence numbers are renumbered around added deltas. */
 function responsesRewriter(channels: Channels): Rewriter {
   let shift = 0;
-  const byDone = new Map(Object.entries(RESPONSES_DELTAS).map(([type, d]) => [d.done, { type, ...d }]));
+  const byDone = new Map(
+    Object.entries(RESPONSES_DELTAS).map(([type, d]) => [d.done, { type, ...d }]),
+  );
   const renumber = (data: Json) => {
     if (typeof data.sequence_number === 'number') data.sequence_number += shift;
   };
@@ -312,8 +340,17 @@ function responsesRewriter(channels: Channels): Rewriter {
         const rest = channels.rest(closing.channel(data));
         if (rest) {
           const { text: _t, arguments: _a, ...base } = data;
-          const seq = typeof data.sequence_number === 'number' ? data.sequence_number + shift : undefined;
-          added.push({ event: closing.type, data: JSON.stringify({ ...base, type: closing.type, delta: rest, ...(seq === undefined ? {} : { sequence_number: seq }) }) });
+          const seq =
+            typeof data.sequence_number === 'number' ? data.sequence_number + shift : undefined;
+          added.push({
+            event: closing.type,
+            data: JSON.stringify({
+              ...base,
+              type: closing.type,
+              delta: rest,
+              ...(seq === undefined ? {} : { sequence_number: seq }),
+            }),
+          });
           shift++;
         }
       }

@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../context.ts';
-import type { GuardrailDecision } from '../guardrails/scan.ts';
 import { emitUsageEvent } from '../events/index.ts';
+import type { GuardrailDecision } from '../guardrails/scan.ts';
 import type { Usage } from '../usage/index.ts';
 import { clip } from './redact.ts';
 
@@ -113,9 +113,8 @@ export interface LogGate {
  * being rewritten after the relay ended (guardrails on a stream).
  */
 export function holdRequestLog(c: Context<AppEnv>): (fields: Partial<RequestLogRecord>) => void {
-  let gate = c.get('logGate');
-  if (!gate) c.set('logGate', (gate = { holds: 0, overrides: {} }));
-  const held = gate;
+  const held = c.get('logGate') ?? { holds: 0, overrides: {} };
+  c.set('logGate', held);
   held.holds++;
   let released = false;
   return (fields) => {

@@ -8,6 +8,7 @@ import { startFakeAnthropic } from '../../tools/fakes/anthropic.ts';
 import { startFakeBedrock } from '../../tools/fakes/bedrock.ts';
 import { startFaultProxy } from '../../tools/fakes/fault-proxy.ts';
 import { startFakeGemini } from '../../tools/fakes/gemini.ts';
+import { startFakeWebhook } from '../../tools/fakes/guardrail-webhook.ts';
 import { startFakeOpenAI } from '../../tools/fakes/openai.ts';
 import { hasRedisServer, startLocalUpstash } from '../../tools/upstash/index.ts';
 
@@ -20,6 +21,7 @@ declare module 'vitest' {
     upstashUrl: string;
     upstashToken: string;
     faultProxyUrl: string;
+    fakeWebhookUrl: string;
   }
 }
 
@@ -39,6 +41,8 @@ export default async function ({ provide }: TestProject) {
   const upstash = await startLocalUpstash();
   const proxy = await startFaultProxy();
   provide('faultProxyUrl', proxy.url);
+  const webhook = await startFakeWebhook();
+  provide('fakeWebhookUrl', webhook.url);
   provide('fakeOpenAIUrl', fake.url);
   provide('upstashUrl', upstash.url);
   provide('upstashToken', upstash.token);
@@ -49,5 +53,6 @@ export default async function ({ provide }: TestProject) {
     await bedrock.close();
     await upstash.stop();
     await proxy.close();
+    await webhook.close();
   };
 }
