@@ -18,7 +18,7 @@ describe.each([
     expect(pg.backend).toBe(expected);
     const sql = postgres(pg.url, { max: 1, onnotice: () => undefined });
     try {
-      expect(await migrate(pg.url)).toEqual(['0001_usage_events']);
+      expect(await migrate(pg.url)).toEqual(['0001_usage_events', '0002_guardrails']);
       if (pg.backend === 'postgres') {
         const [who] = await sql<{ u: string }[]>`SELECT current_user AS u`;
         expect(who!.u).toBe('postgres');
