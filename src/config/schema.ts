@@ -469,8 +469,20 @@ export const guardrailsSchema = z.object({
   policies: z
     .record(id, z.object({ checks: z.array(guardrailCheckSchema).min(1).max(50) }))
     .default({}),
-  /** The policies of a request whose key and tenant name none. Default none. */
-  defaultPolicies: z.array(id).default([]),
+  /** The policies of a request whose key and tenant name none: a list, or a comma-separated
+   * string (so a Worker variable can set it: `"${GATEWAY_GUARDRAIL_POLICIES:-}"`). Default
+   * none. */
+  defaultPolicies: z
+    .union([
+      z.array(id),
+      z.string().transform((names) =>
+        names
+          .split(',')
+          .map((n) => n.trim())
+          .filter((n) => n !== ''),
+      ),
+    ])
+    .default([]),
 });
 
 export const configSchema = z

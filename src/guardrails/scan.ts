@@ -72,22 +72,30 @@ function runStage(
   holdFrom: number,
   count: boolean,
 ): { text: string; cut: number; blocked: Tally | undefined } {
-  const { pattern, valid, placeholder } = stage.detector;
+  const { pattern, valid, placeholder, find, notAfter } = stage.detector;
   const work = ctx + text;
   const off = ctx.length;
-  pattern.lastIndex = off;
+  const next = find
+    ? (from: number) => find(work, from)
+    : (from: number) => {
+        pattern.lastIndex = from;
+        return pattern.exec(work);
+      };
   let out = '';
   /** Copied up to here; every match so far ends at or before `end`. */
   let pos = off;
   let end = off;
   let blocked: Tally | undefined;
-  for (let m = pattern.exec(work); m; m = pattern.exec(work)) {
+  let from = off;
+  for (let m = next(from); m; m = next(from)) {
     if (m.index - off >= holdFrom) break;
-    if (m[0].length === 0) {
-      pattern.lastIndex++;
+    // the lookbehind, outside the pattern: refused here, the search goes on one further
+    if (m[0].length === 0 || (notAfter && m.index > 0 && notAfter.test(work[m.index - 1]!))) {
+      from = m.index + 1;
       continue;
     }
     end = m.index + m[0].length;
+    from = end;
     if (valid && !valid(m[0])) continue;
     if (count) stage.tally.matches++;
     if (stage.action === 'block') blocked ??= stage.tally;
