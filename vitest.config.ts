@@ -33,6 +33,7 @@ export default defineConfig({
                 ORIGIN_ENDPOINTS: inject<string>('originEndpoints'),
                 OTLP_URL: inject<string>('otlpUrl'),
                 OTLP_HANG_URL: inject<string>('otlpHangUrl'),
+                FAKE_WEBHOOK_URL: inject<string>('fakeWebhookUrl'),
                 ADMIN_TOKEN: 'test-admin-token-0123456789',
               },
             },

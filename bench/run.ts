@@ -87,6 +87,8 @@ const MODE_TARGETS: Record<Mode, string[]> = {
   json: ON_WORKERD ? [...LOADED, 'portkey'] : LOADED,
   stream: ON_WORKERD ? [...LOADED, 'portkey'] : LOADED,
   cached: ['floor', 'gateway'],
+  // its own phase (measureGuardrails), not in the main rounds
+  prompt2k: [],
 };
 const GATEWAYS = [
   'gateway',
@@ -288,6 +290,8 @@ async function main(): Promise<void> {
     ]),
   );
 
+  const guardrails = ON_WORKERD ? await measureGuardrails(targets) : null;
+
   const cacheSection = ON_WORKERD
     ? null
     : {
@@ -343,6 +347,7 @@ async function main(): Promise<void> {
     authCost,
     tracingCost,
     logLineCost,
+    guardrails,
     cache: cacheSection,
     targets: TARGETS,
     met,
@@ -385,6 +390,8 @@ async function startOnWorkerd(
     gw('gateway'),
     gw('gateway-noauth', { GATEWAY_AUTH_ENABLED: 'false' }),
     gw('gateway-tracing', tracing),
+    // workers/gateway.config.json's `default` policy (PII masked, secrets blocked) on
+    gw('gateway-guardrails', { GATEWAY_GUARDRAIL_POLICIES: 'default' }),
     startWorkerd({
       name: 'floor-log',
       bundle: floor,
@@ -450,6 +457,47 @@ async function probePeer(target: Target) {
   } finally {
     agent.destroy();
   }
+}
+
+/** Target (issue #18): the default guardrail policy adds at most this much worker CPU to a
+ * request with a 2 KB prompt. */
+const GUARDRAIL_TARGET_MS = 0.1;
+
+/**
+ * The default guardrail policy's cost: `gateway` and `gateway-guardrails` (the same with
+ * `GATEWAY_GUARDRAIL_POLICIES=default`) back to back, each round, on the 2 KB prompt (JSON
+ * answers); worker CPU ms per request, the difference per round.
+ */
+async function measureGuardrails(targets: Target[]) {
+  const [off, on] = ['gateway', 'gateway-guardrails'].map(
+    (n) => targets.find((t) => t.name === n)!,
+  );
+  const runs: Record<'gateway' | 'gateway-guardrails', Run[]> = {
+    gateway: [],
+    'gateway-guardrails': [],
+  };
+  for (let r = 0; r < SETTINGS.rounds; r++) {
+    for (const target of r % 2 === 0 ? [off!, on!] : [on!, off!]) {
+      const run = await measure(target, 'prompt2k');
+      runs[target.name as keyof typeof runs].push(run);
+      log(`round ${r + 1} prompt2k ${target.name} ${fmt(run.rps, 0)} req/s`);
+    }
+  }
+  const addedCpuMs = ratio(
+    runs['gateway-guardrails'],
+    runs.gateway,
+    (run) => run.cpu?.worker ?? Number.NaN,
+    'diff',
+  );
+  return {
+    load: {
+      gateway: summarise(runs.gateway),
+      'gateway-guardrails': summarise(runs['gateway-guardrails']),
+    },
+    addedCpuMs,
+    targetMs: GUARDRAIL_TARGET_MS,
+    met: addedCpuMs.median <= GUARDRAIL_TARGET_MS,
+  };
 }
 
 function measure(target: Target, mode: Mode): Promise<Run> {
@@ -571,6 +619,7 @@ function formatReport(report: {
   authCost: Record<'json' | 'stream', AuthCost>;
   tracingCost: Record<'json' | 'stream', AuthCost>;
   logLineCost: Record<'json' | 'stream', AuthCost>;
+  guardrails: Awaited<ReturnType<typeof measureGuardrails>> | null;
   cache: {
     load: { gateway: Record<string, number> };
     tiers: Record<string, Latency>;
@@ -689,6 +738,15 @@ function formatReport(report: {
     tracingCost,
   );
   costLines('one console.log line per request, floor-log - floor:', logLineCost);
+  if (report.guardrails) {
+    const g = report.guardrails;
+    lines.push(
+      '',
+      `default guardrail policy, 2 KB prompt (json), gateway-guardrails - gateway: worker CPU ` +
+        `+${fmt(g.addedCpuMs.median, 3)} ms/req (${fmt(g.addedCpuMs.min, 3)}..${fmt(g.addedCpuMs.max, 3)}), ` +
+        `target <= +${g.targetMs} ms ${g.met ? 'met' : 'NOT met'}`,
+    );
+  }
   if (cache) {
     const counts = (c: Record<string, number>) =>
       Object.entries(c)

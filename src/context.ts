@@ -7,7 +7,7 @@ import type { ResponseCache } from './cache/store.ts';
 import type { PendingCapture } from './capture/index.ts';
 import type { GatewayConfig } from './config/index.ts';
 import type { EventBatcher } from './events/index.ts';
-import type { RequestLogger, RequestLogRecord } from './observability/index.ts';
+import type { LogGate, RequestLogger, RequestLogRecord } from './observability/index.ts';
 import type { Provider } from './providers/index.ts';
 import type { HealthBook } from './routing/index.ts';
 import type { Redis } from './store/index.ts';
@@ -54,6 +54,8 @@ export type AppEnv = {
     startedAt: number;
     logRecord: RequestLogRecord;
     logDeferred: boolean;
+    /** Set while a response body still decides fields of the log line (holdRequestLog). */
+    logGate?: LogGate;
     /** The authenticated gateway key; absent when auth is disabled. */
     apiKey?: KeyRecord;
     /** This request's prompt and answer, when its tenant captures payloads (src/capture). */

@@ -98,6 +98,13 @@ export const errors = {
       code: 'model_not_supported',
       param: 'model',
     }),
+  /** A guardrail check refused the request or its answer: names the check, never the text. */
+  guardrailBlocked: (side: 'request' | 'response', policy: string, check: string) =>
+    new GatewayError(
+      400,
+      `The ${side === 'request' ? 'request' : 'answer'} was blocked by the guardrail check '${check}' (policy '${policy}').`,
+      { code: 'guardrail_blocked', param: null },
+    ),
   bodyTooLarge: (maxBytes: number) =>
     new GatewayError(413, `The request body exceeds the limit of ${maxBytes} bytes.`, {
       code: 'request_too_large',

@@ -15,7 +15,20 @@ const BODIES = {
   stream: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: MESSAGES }),
   // deterministic and fixed: the gateway answers it from its response cache after the first
   cached: deterministicBody('Hello, cache'),
+  // a 2 KB prompt of prose with an email and a card in it: what the default guardrail policy
+  // (PII masked, secrets blocked) scans per request
+  prompt2k: JSON.stringify({
+    model: 'gpt-4o-mini',
+    messages: [{ role: 'user', content: prompt2k() }],
+  }),
 };
+
+function prompt2k(): string {
+  const sentence =
+    'Please summarise the quarterly report for the board, with the figures for each region. ';
+  const pii = 'Reply to jane.roe@example.com; the card on file is 4111 1111 1111 1111. ';
+  return (pii + sentence.repeat(24)).slice(0, 2_048);
+}
 export type Mode = keyof typeof BODIES;
 export const bodyOf = (mode: Mode) => BODIES[mode];
 

@@ -6,7 +6,7 @@ import {
   keyPolicyProblem,
   updateKeySchema,
 } from '../auth/index.ts';
-import type { GatewayConfig } from '../config/index.ts';
+import type { GatewayConfig, GuardrailCheck } from '../config/index.ts';
 import type { AppEnv } from '../context.ts';
 import { errors } from '../errors.ts';
 import { budgetKeys, readSpend } from '../limits/budget.ts';
@@ -118,6 +118,26 @@ export function adminRoutes(): Hono<AppEnv & { Variables: { actor: string; store
     return c.json({ purged: { scope: scope ?? null, model: target.model ?? null } });
   });
 
+  /** The configured guardrail policies, without secrets: a webhook shows its header names
+   * and its URL without query. */
+  admin.get('/guardrails', (c) => {
+    const { guardrails, tenants } = c.var.deps.config;
+    return c.json({
+      defaultPolicies: guardrails.defaultPolicies,
+      tenants: Object.fromEntries(
+        Object.entries(tenants)
+          .filter(([, t]) => t.guardrails)
+          .map(([name, t]) => [name, t.guardrails]),
+      ),
+      policies: Object.fromEntries(
+        Object.entries(guardrails.policies).map(([name, policy]) => [
+          name,
+          { checks: policy.checks.map(presentCheck) },
+        ]),
+      ),
+    });
+  });
+
   admin.get('/audit', async (c) => {
     const limit = Math.min(1_000, Math.max(1, Number(c.req.query('limit') ?? 100) || 100));
     return c.json({ object: 'list', data: await c.var.store.audit(limit) });
@@ -132,6 +152,7 @@ export function adminRoutes(): Hono<AppEnv & { Variables: { actor: string; store
   allowOnly(admin, '/cache/purge', 'POST');
   allowOnly(admin, '/audit', 'GET');
   allowOnly(admin, '/health', 'GET');
+  allowOnly(admin, '/guardrails', 'GET');
 
   return admin;
 }
@@ -148,6 +169,13 @@ function adminAuth(): MiddlewareHandler<
   };
 }
 
+function presentCheck(check: GuardrailCheck): Record<string, unknown> {
+  if (check.type !== 'webhook') return check;
+  const { headers, url, ...rest } = check;
+  const shown = new URL(url);
+  return { ...rest, url: `${shown.origin}${shown.pathname}`, headers: Object.keys(headers) };
+}
+
 /** 400 naming the field when a key's policy names a zone or model the config does not know,
  * or an expiry in the past. */
 function checkPolicy(config: GatewayConfig, policy: Parameters<typeof keyPolicyProblem>[0]) {
@@ -157,6 +185,10 @@ function checkPolicy(config: GatewayConfig, policy: Parameters<typeof keyPolicyP
     ...Object.values(config.tenants).map((t) => t.residency),
   ]);
   zones.delete('none');
-  const problem = keyPolicyProblem(policy, { zones, models: new Set(Object.keys(config.models)) });
+  const problem = keyPolicyProblem(policy, {
+    zones,
+    models: new Set(Object.keys(config.models)),
+    policies: new Set(Object.keys(config.guardrails.policies)),
+  });
   if (problem) throw errors.invalidField(problem.param, problem.reason);
 }

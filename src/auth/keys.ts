@@ -66,6 +66,9 @@ const policyFields = {
     .array(z.string().regex(ORIGIN, 'an origin such as https://app.example.com'))
     .max(50)
     .nullable(),
+  /** Guardrail policies (names in the config's `guardrails.policies`) for this key's
+   * requests, replacing its tenant's and the global default; null = those. */
+  guardrails: z.array(z.string().min(1).max(64)).max(20).nullable(),
 };
 
 export const createKeySchema = z
@@ -88,6 +91,7 @@ export const createKeySchema = z
     expiresAt: policyFields.expiresAt.default(null),
     disabled: policyFields.disabled.default(false),
     allowedOrigins: policyFields.allowedOrigins.default(null),
+    guardrails: policyFields.guardrails.default(null),
   })
   .strict();
 
@@ -123,19 +127,21 @@ export function isUsable(record: KeyRecord, now: number = Date.now()): boolean {
 export interface KnownNames {
   zones: ReadonlySet<string>;
   models: ReadonlySet<string>;
+  /** Guardrail policy names; absent: not checked. */
+  policies?: ReadonlySet<string>;
 }
 
 /**
  * The first field of a key's policy (a create input or a patch) that the config cannot
- * honour: an unknown residency zone (besides `none` and `tenant`), an unknown model, or an
- * `expiresAt` that is not in the future. Pure.
+ * honour: an unknown residency zone (besides `none` and `tenant`), an unknown model or
+ * guardrail policy, or an `expiresAt` that is not in the future. Pure.
  */
 export function keyPolicyProblem(
-  policy: Partial<Pick<CreateKeyInput, 'residency' | 'models' | 'expiresAt'>>,
+  policy: Partial<Pick<CreateKeyInput, 'residency' | 'models' | 'expiresAt' | 'guardrails'>>,
   known: KnownNames,
   now: number = Date.now(),
 ): { param: string; reason: string } | undefined {
-  const { residency, models, expiresAt } = policy;
+  const { residency, models, expiresAt, guardrails } = policy;
   if (residency !== undefined && residency !== 'none' && residency !== 'tenant') {
     if (!known.zones.has(residency)) {
       return {
@@ -147,6 +153,14 @@ export function keyPolicyProblem(
   const unknown = models?.findIndex((m) => !known.models.has(m)) ?? -1;
   if (models && unknown >= 0) {
     return { param: `models.${unknown}`, reason: 'no such model in the config' };
+  }
+  const policies = known.policies;
+  const unknownPolicy = (policies && guardrails?.findIndex((p) => !policies.has(p))) ?? -1;
+  if (guardrails && unknownPolicy >= 0) {
+    return {
+      param: `guardrails.${unknownPolicy}`,
+      reason: `unknown guardrail policy (known: ${[...(policies ?? [])].join(', ') || 'none'})`,
+    };
   }
   if (expiresAt && Date.parse(expiresAt) <= now) {
     return { param: 'expiresAt', reason: 'must be in the future' };

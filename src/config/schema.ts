@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ORIGIN } from '../cors/policy.ts';
+import { PII_DETECTORS, SECRET_DETECTORS } from '../guardrails/detectors.ts';
 import { servesEndpoint } from '../providers/capabilities.ts';
 
 /**
@@ -377,6 +378,140 @@ export const eventsSchema = z.object({
   zoneQueues: z.record(z.string().min(1), z.string().min(1)).default({}),
 });
 
+/** What every guardrail check has. */
+const checkCommon = {
+  /** Names the check in decisions, logs and errors. Default: its `type`. */
+  name: z
+    .string()
+    .regex(/^[\w.-]{1,64}$/, 'use letters, digits and . _ -')
+    .optional(),
+  /** Which side it looks at: the request before it leaves the edge, the answer, or both.
+   * Default both. */
+  on: z.enum(['request', 'response', 'both']).default('both'),
+};
+/** block: refuse (400 before the first byte, the format's error event after); mask: replace
+ * each match with a typed placeholder such as `[EMAIL]`; flag: let it through, note it. */
+const textAction = z.enum(['block', 'mask', 'flag']);
+const verdictAction = z.enum(['block', 'flag']);
+const regexSource = z
+  .string()
+  .min(1)
+  .max(1_000)
+  .refine((source) => {
+    try {
+      new RegExp(source, 'u');
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'not a valid regular expression');
+
+export const guardrailCheckSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('pii'),
+    action: textAction,
+    /** Which kinds. Default all: email, phone, credit_card (Luhn), iban (mod 97), ip (v4
+     * and v6), us_ssn, es_dni, it_fiscal_code, pl_pesel, fi_hetu (their check digits). */
+    entities: z
+      .array(z.enum(Object.keys(PII_DETECTORS) as [keyof typeof PII_DETECTORS]))
+      .min(1)
+      .optional(),
+    ...checkCommon,
+  }),
+  z.object({
+    type: z.literal('secrets'),
+    action: textAction,
+    /** Which kinds. Default all: anthropic_key, openai_key, google_api_key, aws_access_key,
+     * aws_secret_key (next to its name), github_token, private_key, jwt. */
+    kinds: z
+      .array(z.enum(Object.keys(SECRET_DETECTORS) as [keyof typeof SECRET_DETECTORS]))
+      .min(1)
+      .optional(),
+    ...checkCommon,
+  }),
+  z.object({
+    type: z.literal('keywords'),
+    action: textAction,
+    /** Words or phrases, matched as whole words. */
+    words: z.array(z.string().min(1).max(200)).min(1).max(1_000),
+    /** Default false. */
+    caseSensitive: z.boolean().default(false),
+    /** What a masked match becomes. Default `[REDACTED]`. */
+    placeholder: z.string().max(64).default('[REDACTED]'),
+    ...checkCommon,
+  }),
+  z.object({
+    type: z.literal('regex'),
+    action: textAction,
+    /** JavaScript regular expressions (compiled with the `u` flag, plus `flags`). */
+    patterns: z.array(regexSource).min(1).max(100),
+    /** Extra flags: `i`, `m`, `s`. Default none. */
+    flags: z
+      .string()
+      .regex(/^[ims]*$/, 'only i, m and s')
+      .default(''),
+    /** The longest text a pattern matches. A stream holds back this many characters minus
+     * one; a longer match split across chunks may be missed. Default 256. */
+    maxMatchChars: z.number().int().min(1).max(16_384).default(256),
+    /** What a masked match becomes. Default `[REDACTED]`. */
+    placeholder: z.string().max(64).default('[REDACTED]'),
+    ...checkCommon,
+  }),
+  z.object({
+    type: z.literal('max_prompt_tokens'),
+    action: verdictAction,
+    /** The largest prompt, in the gateway's token estimate (src/usage: 4 characters a token). */
+    maxTokens: z.number().int().positive(),
+    ...checkCommon,
+    on: z.literal('request').default('request'),
+  }),
+  z.object({
+    /** The answer conforms to the JSON schema the request asked for (`response_format:
+     * json_schema` on chat, `text.format` on Responses). JSON answers only. */
+    type: z.literal('json_schema'),
+    action: verdictAction,
+    ...checkCommon,
+    on: z.literal('response').default('response'),
+  }),
+  z.object({
+    /** The operator's service: POST {direction, text, metadata} (JSON), answer
+     * {"verdict":"pass"|"fail"}; fail applies `action`. JSON answers and requests (not
+     * streams). */
+    type: z.literal('webhook'),
+    action: verdictAction,
+    url: z.url(),
+    /** Sent with each call (e.g. authorization). Never shown by the admin API. Default none. */
+    headers: z.record(z.string(), z.string()).default({}),
+    /** Default 2 000 ms. */
+    timeoutMs: z.number().int().positive().max(30_000).default(2_000),
+    /** When the service times out, fails or answers nonsense: open lets the text through
+     * (noted `failed_open`), closed applies `action` (noted `failed_closed`). Default open. */
+    failMode: z.enum(['open', 'closed']).default('open'),
+    ...checkCommon,
+  }),
+]);
+
+export const guardrailsSchema = z.object({
+  /** Named policies, each a list of checks applied in order. Default none. */
+  policies: z
+    .record(id, z.object({ checks: z.array(guardrailCheckSchema).min(1).max(50) }))
+    .default({}),
+  /** The policies of a request whose key and tenant name none: a list, or a comma-separated
+   * string (so a Worker variable can set it: `"${GATEWAY_GUARDRAIL_POLICIES:-}"`). Default
+   * none. */
+  defaultPolicies: z
+    .union([
+      z.array(id),
+      z.string().transform((names) =>
+        names
+          .split(',')
+          .map((n) => n.trim())
+          .filter((n) => n !== ''),
+      ),
+    ])
+    .default([]),
+});
+
 export const configSchema = z
   .object({
     providers: z.record(id, providerSchema),
@@ -394,10 +529,15 @@ export const configSchema = z
            * `https://app.acme.com`. Default none. */
           corsOrigins: z.array(corsOrigin).default([]),
           payloadCapture: payloadCaptureSchema.prefault({}),
+          /** Guardrail policies of this tenant's keys (a key's own list replaces it). Default:
+           * `guardrails.defaultPolicies`. */
+          guardrails: z.array(id).optional(),
         }),
       )
       .default({}),
     cors: corsSchema.prefault({}),
+    /** Content checks on requests and answers (src/guardrails). */
+    guardrails: guardrailsSchema.prefault({}),
     responses: responsesSchema.prefault({}),
     /** Shared state (keys, limits, spend). Required when auth is enabled. Default none. */
     redis: redisSchema.optional(),
@@ -458,6 +598,25 @@ export const configSchema = z
         });
       }
     }
+    const policies = config.guardrails.policies;
+    const named: [string[], (string | number)[]][] = [
+      [config.guardrails.defaultPolicies, ['guardrails', 'defaultPolicies']],
+      ...Object.entries(config.tenants).map(([t, tenant]): [string[], (string | number)[]] => [
+        tenant.guardrails ?? [],
+        ['tenants', t, 'guardrails'],
+      ]),
+    ];
+    for (const [names, path] of named) {
+      names.forEach((name, i) => {
+        if (!Object.hasOwn(policies, name)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, i],
+            message: `unknown guardrail policy "${name}" (known: ${Object.keys(policies).join(', ') || 'none'})`,
+          });
+        }
+      });
+    }
     const fallback = config.routing.defaultRegion;
     if (fallback && !(fallback in config.regions)) {
       ctx.addIssue({
@@ -504,6 +663,8 @@ export type RetryPolicy = z.output<typeof retrySchema>;
 export type Price = z.output<typeof priceSchema>;
 export type RegionConfig = z.output<typeof regionSchema>;
 export type CacheConfig = z.output<typeof cacheSchema>;
+export type GuardrailsConfig = z.output<typeof guardrailsSchema>;
+export type GuardrailCheck = z.output<typeof guardrailCheckSchema>;
 export type EventsConfig = z.output<typeof eventsSchema>;
 export type PayloadCaptureConfig = z.output<typeof payloadCaptureSchema>;
 export type RoutingConfig = z.output<typeof routingSchema>;

@@ -86,6 +86,7 @@ describe('usageEventFrom', () => {
       native: null,
       template_id: null,
       template_version: null,
+      guardrails: [],
     });
   });
 

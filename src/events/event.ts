@@ -1,4 +1,5 @@
 import type { RequestPayload } from '../capture/payload.ts';
+import type { GuardrailDecision } from '../guardrails/scan.ts';
 import type { RequestLogRecord } from '../observability/request-log.ts';
 
 /**
@@ -53,6 +54,8 @@ export interface UsageEvent {
   /** The prompt template rendered into the request, and its version. */
   template_id: string | null;
   template_version: number | null;
+  /** Guardrail decisions (policy, check, action, side, match count; never the text). */
+  guardrails: GuardrailDecision[];
 }
 
 export interface RouteSummary {
@@ -117,6 +120,7 @@ export function usageEventFrom(
     native: record.native ?? null,
     template_id: record.template?.id ?? null,
     template_version: record.template?.version ?? null,
+    guardrails: record.guardrails ?? [],
   };
 }
 

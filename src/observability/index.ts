@@ -4,6 +4,8 @@ export {
   annotateRequestLog,
   consoleRequestLogger,
   deferRequestLog,
+  holdRequestLog,
+  type LogGate,
   type RequestLogger,
   type RequestLogRecord,
   requestLog,

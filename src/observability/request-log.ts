@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../context.ts';
 import { emitUsageEvent } from '../events/index.ts';
+import type { GuardrailDecision } from '../guardrails/scan.ts';
 import { endRequestTrace } from '../telemetry/index.ts';
 import type { Usage } from '../usage/index.ts';
 import { clip } from './redact.ts';
@@ -65,6 +66,9 @@ export interface RequestLogRecord {
   /** With telemetry on: spans and metric exports this isolate has dropped so far (queue full,
    * collector down or slow). */
   telemetry_dropped?: number;
+  /** Guardrail decisions (src/guardrails): policy, check, action, side and match count;
+   * never the matched text. */
+  guardrails?: GuardrailDecision[];
 }
 
 export type RequestLogger = (record: RequestLogRecord) => void;
@@ -100,7 +104,45 @@ export function deferRequestLog(c: Context<AppEnv>): (fields: Partial<RequestLog
   return (fields) => writeRequestLog(c, fields);
 }
 
+/** Log lines kept back while a response body still decides some of their fields. */
+export interface LogGate {
+  holds: number;
+  /** The line as its writer finished it, while held. */
+  pending?: Partial<RequestLogRecord> | undefined;
+  /** Fields the holders decided, over the writer's. */
+  overrides: Partial<RequestLogRecord>;
+}
+
+/**
+ * Keeps the request's log line (and usage event) back until the returned `release` is
+ * called, with the fields it decided (which win over the writer's): for a body that is still
+ * being rewritten after the relay ended (guardrails on a stream).
+ */
+export function holdRequestLog(c: Context<AppEnv>): (fields: Partial<RequestLogRecord>) => void {
+  const held = c.get('logGate') ?? { holds: 0, overrides: {} };
+  c.set('logGate', held);
+  held.holds++;
+  let released = false;
+  return (fields) => {
+    if (released) return;
+    released = true;
+    held.holds--;
+    Object.assign(held.overrides, fields);
+    if (held.holds === 0 && held.pending) {
+      const pending = held.pending;
+      held.pending = undefined;
+      writeRequestLog(c, pending);
+    }
+  };
+}
+
 function writeRequestLog(c: Context<AppEnv>, fields: Partial<RequestLogRecord>): void {
+  const gate = c.get('logGate');
+  if (gate && gate.holds > 0) {
+    gate.pending = fields;
+    return;
+  }
+  if (gate) fields = { ...fields, ...gate.overrides };
   const record = { ...c.get('logRecord'), ...fields, latency_ms: Date.now() - c.get('startedAt') };
   endRequestTrace(c, record);
   const telemetry = c.get('deps').telemetry;

@@ -11,6 +11,7 @@ import { assembleFromChunks, lookupCache } from '../cache/index.ts';
 import { answerText, captureAnswer, capturePrompt } from '../capture/index.ts';
 import type { ModelConfig } from '../config/index.ts';
 import { type AppEnv, waitUntil } from '../context.ts';
+import { RequestGuard } from '../guardrails/index.ts';
 import { admit } from '../limits/index.ts';
 import { annotateRequestLog, deferRequestLog } from '../observability/index.ts';
 import { type PlannedTarget, routeRequest, tripsCircuit } from '../routing/index.ts';
@@ -34,7 +35,18 @@ export interface ProxyRequest {
   native?: NativeExchange;
 }
 
+/** The request through the guardrails that apply (src/guardrails), then to the upstream. */
 export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<Response> {
+  const guard = RequestGuard.for(c);
+  if (!guard) return forward(c, request);
+  annotateRequestLog(c, { model: String(request.body.model) });
+  // the request's messages are final here (parsed, translated, rendered): checked once for
+  // every ingress, before routing, the cache and dispatch see them
+  await guard.checkRequest(request);
+  return guard.guardAnswer(await forward(c, request), request);
+}
+
+async function forward(c: Context<AppEnv>, request: ProxyRequest): Promise<Response> {
   const [deps, startedAt] = [c.get('deps'), c.get('startedAt')];
   const { endpoint, body, native } = request;
   const stream = body.stream === true && endpoint !== 'embeddings';

@@ -365,6 +365,7 @@ function streamError(timedOut: boolean): ErrorBody['error'] {
   return { ...error, param: null };
 }
 
-function openAIErrorEvent(error: ErrorBody['error']): Uint8Array {
+/** The OpenAI stream's error event: `data: {"error":{...}}`. */
+export function openAIErrorEvent(error: ErrorBody['error']): Uint8Array {
   return encodeEvent(JSON.stringify({ error }));
 }

@@ -37,6 +37,7 @@ const EVENT_COLUMNS = [
   'native',
   'template_id',
   'template_version',
+  'guardrails',
 ] as const;
 
 /** Partitions known to exist, per isolate and database (a new day creates its partition
@@ -139,6 +140,7 @@ function insertBatch(
       // Events from a gateway older than these fields (in the queue during a deploy).
       template_id: e.template_id ?? null,
       template_version: e.template_version ?? null,
+      guardrails: tx.json((e.guardrails ?? []) as never),
     }));
     const inserted = await tx<{ id: string }[]>`
       INSERT INTO usage_events ${tx(rows, ...EVENT_COLUMNS)}

@@ -8,6 +8,7 @@ import { startFakeAnthropic } from '../../tools/fakes/anthropic.ts';
 import { startFakeBedrock } from '../../tools/fakes/bedrock.ts';
 import { startFaultProxy } from '../../tools/fakes/fault-proxy.ts';
 import { startFakeGemini } from '../../tools/fakes/gemini.ts';
+import { startFakeWebhook } from '../../tools/fakes/guardrail-webhook.ts';
 import { startFakeOpenAI } from '../../tools/fakes/openai.ts';
 import { startOtlpReceiver } from '../../tools/otlp/receiver.ts';
 import { hasRedisServer, startLocalUpstash } from '../../tools/upstash/index.ts';
@@ -32,6 +33,7 @@ declare module 'vitest' {
      * answers (a collector that is down the slow way). */
     otlpUrl: string;
     otlpHangUrl: string;
+    fakeWebhookUrl: string;
   }
 }
 
@@ -55,6 +57,8 @@ export default async function ({ provide }: TestProject) {
   const otlpHang = await startOtlpReceiver({ hang: true });
   provide('otlpUrl', otlp.url);
   provide('otlpHangUrl', otlpHang.url);
+  const webhook = await startFakeWebhook();
+  provide('fakeWebhookUrl', webhook.url);
   provide('fakeOpenAIUrl', fake.url);
   provide('upstashUrl', upstash.url);
   provide('upstashToken', upstash.token);
@@ -84,5 +88,6 @@ export default async function ({ provide }: TestProject) {
     await proxy.close();
     await otlp.close();
     await otlpHang.close();
+    await webhook.close();
   };
 }

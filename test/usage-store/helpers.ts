@@ -42,6 +42,7 @@ export function makeEvent(overrides: Partial<UsageEvent> = {}): UsageEvent {
     native: null,
     template_id: null,
     template_version: null,
+    guardrails: [],
     ...overrides,
   };
 }

@@ -22,6 +22,7 @@ describe.each([
         '0001_usage_events',
         '0002_request_payloads',
         '0003_template_columns',
+        '0004_guardrails',
       ]);
       if (pg.backend === 'postgres') {
         const [who] = await sql<{ u: string }[]>`SELECT current_user AS u`;

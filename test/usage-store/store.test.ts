@@ -106,6 +106,16 @@ describe('writes', () => {
     });
   });
 
+  it('store guardrail decisions as a queryable jsonb column', async () => {
+    const decision = { policy: 'pii', check: 'pii', action: 'mask', on: 'request', matches: 2 };
+    const flagged = makeEvent({ tenant: 'guarded', guardrails: [decision as never] });
+    await writeEvents(sql, [flagged, makeEvent({ tenant: 'guarded' })]);
+    const rows = await sql<{ id: string; guardrails: unknown }[]>`
+      SELECT id, guardrails FROM usage_events
+      WHERE tenant = 'guarded' AND guardrails @> ${sql.json([{ check: 'pii' }])}`;
+    expect(rows).toEqual([{ id: flagged.id, guardrails: [decision] }]);
+  });
+
   it('a redelivered batch through the consumer adds no row and no count', async () => {
     const tenant = 'redelivered';
     const bodies = Array.from({ length: 30 }, () => makeEvent({ tenant }));

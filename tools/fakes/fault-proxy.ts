@@ -8,7 +8,7 @@
  *   POST /__routes {target}              -> {id, url}
  *   POST /__routes/<id> {mode, delayMs?} -> mode: 'pass' | 'hang' | 'refuse' | 'slow'
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
 type Mode = 'pass' | 'hang' | 'refuse' | 'slow';
@@ -20,8 +20,8 @@ export interface FaultProxy {
 
 export async function startFaultProxy(): Promise<FaultProxy> {
   const routes = new Map<string, { target: string; mode: Mode; delayMs: number }>();
-  const sockets = new Set<Socket>();
   let next = 0;
+  let origin = () => '';
 
   const server = createServer(async (req, res) => {
     const body = await readBody(req);
@@ -79,15 +79,23 @@ export async function startFaultProxy(): Promise<FaultProxy> {
       req.socket.destroy();
     }
   });
+  const listening = await listenOnLoopback(server);
+  origin = () => listening.url;
+  return listening;
+}
+
+/** Listens on a free loopback port; `close` also ends open connections. */
+export async function listenOnLoopback(
+  server: Server,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const origin = () => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-
   return {
-    url: origin(),
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
@@ -96,7 +104,7 @@ export async function startFaultProxy(): Promise<FaultProxy> {
   };
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
+export function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -105,7 +113,7 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-function json(res: ServerResponse, status: number, body: unknown): void {
+export function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' });
   res.end(JSON.stringify(body));
 }

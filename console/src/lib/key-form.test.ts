@@ -24,6 +24,7 @@ const record: KeyRecord = {
   expiresAt: '2027-01-01T10:30:45.000Z',
   disabled: false,
   allowedOrigins: ['https://shop.example.com'],
+  guardrails: null,
   createdAt: '2026-11-01T00:00:00.000Z',
   updatedAt: '2026-11-01T00:00:00.000Z',
   revokedAt: null,
@@ -64,6 +65,7 @@ describe('validateKeyForm', () => {
         requestsPerMinute: '120',
         monthlyBudgetUsd: '12.5',
         expiresAt: '2027-02-01T09:00',
+        guardrails: 'pii-mask, no-secrets',
       },
       NOW,
     );
@@ -75,12 +77,17 @@ describe('validateKeyForm', () => {
       residency: 'tenant',
       limits: { requestsPerMinute: 120, tokensPerMinute: null },
       budget: { monthlyUsd: 12.5 },
+      guardrails: ['pii-mask', 'no-secrets'],
       disabled: false,
     });
     expect(Date.parse(body.expiresAt!)).toBe(new Date('2027-02-01T09:00').getTime());
     expect(createKeySchema.safeParse(body).success).toBe(true);
     // Empty models: every model.
     expect(validateKeyForm({ ...emptyKeyForm(), name: 'x' }, NOW).policy!.models).toBeNull();
+    // Empty guardrails: the tenant's policies, else the defaults.
+    expect(validateKeyForm({ ...emptyKeyForm(), name: 'x' }, NOW).policy!.guardrails).toBeNull();
+    const bad = validateKeyForm({ ...emptyKeyForm(), name: 'x', guardrails: 'pii <b>' }, NOW);
+    expect(bad.errors!.guardrails).toContain('Policy names');
   });
 });
 

@@ -17,6 +17,8 @@ export interface KeyForm {
   monthlyBudgetUsd: string;
   /** `<input type="datetime-local">` value (local time), or empty: never expires. */
   expiresAt: string;
+  /** Comma- or space-separated guardrail policy names; empty: the tenant's (or the defaults). */
+  guardrails: string;
   disabled: boolean;
 }
 
@@ -31,6 +33,7 @@ export const emptyKeyForm = (): KeyForm => ({
   tokensPerMinute: '',
   monthlyBudgetUsd: '',
   expiresAt: '',
+  guardrails: '',
   disabled: false,
 });
 
@@ -54,9 +57,16 @@ export function formFromKey(key: KeyRecord): KeyForm {
     tokensPerMinute: n(key.limits.tokensPerMinute),
     monthlyBudgetUsd: n(key.budget.monthlyUsd),
     expiresAt: toLocalInput(key.expiresAt),
+    guardrails: key.guardrails?.join(', ') ?? '',
     disabled: key.disabled,
   };
 }
+
+const nameList = (raw: string) =>
+  raw
+    .split(/[\s,]+/)
+    .map((m) => m.trim())
+    .filter(Boolean);
 
 function positiveInt(raw: string, label: string): { value: number | null; error?: string } {
   const s = raw.trim();
@@ -78,10 +88,10 @@ export function validateKeyForm(
   const tenant = form.tenant.trim();
   if (!tenant) errors.tenant = 'Name the tenant (e.g. default).';
   else if (tenant.length > 200) errors.tenant = 'At most 200 characters.';
-  const models = form.models
-    .split(/[\s,]+/)
-    .map((m) => m.trim())
-    .filter(Boolean);
+  const models = nameList(form.models);
+  const guardrails = nameList(form.guardrails);
+  if (guardrails.some((g) => !/^[\w.-]{1,64}$/.test(g)))
+    errors.guardrails = 'Policy names: letters, digits and . _ - (at most 64 each).';
   const residency = form.residency.trim();
   if (!/^[\w-]{1,32}$/.test(residency))
     errors.residency = 'A zone such as eu, or none, or tenant (the tenant’s default).';
@@ -115,6 +125,7 @@ export function validateKeyForm(
       expiresAt,
       disabled: form.disabled,
       allowedOrigins: null,
+      guardrails: guardrails.length ? guardrails : null,
     },
   };
 }
@@ -137,6 +148,7 @@ export function patchBody(key: KeyRecord, policy: KeyPolicy): Partial<KeyPolicy>
     'residency',
     'limits',
     'budget',
+    'guardrails',
     'disabled',
   ] as const satisfies (keyof KeyPolicy)[];
   for (const field of fields) {

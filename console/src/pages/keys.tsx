@@ -246,6 +246,11 @@ const FIELDS: {
   { name: 'tokensPerMinute', label: 'Tokens per minute', hint: 'Empty: no limit.' },
   { name: 'monthlyBudgetUsd', label: 'Monthly budget (USD)', hint: 'Empty: no budget.' },
   { name: 'expiresAt', label: 'Expires', type: 'datetime-local', hint: 'Empty: never.' },
+  {
+    name: 'guardrails',
+    label: 'Guardrail policies',
+    hint: 'Comma-separated policy names; empty: the tenant’s, else the defaults.',
+  },
 ];
 
 function KeyEditor({
