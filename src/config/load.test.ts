@@ -47,7 +47,12 @@ describe('loadConfig', () => {
       keyDefaults: { requestsPerMinute: null, tokensPerMinute: null },
     });
     expect(config.prices).toEqual({});
-    expect(config.admin).toEqual({ tokens: {}, failedAuthPerMinute: 10, tenantTokens: {} });
+    expect(config.admin).toEqual({
+      tokens: {},
+      failedAuthPerMinute: 10,
+      tenantTokens: {},
+      sessionTtlSeconds: 28_800,
+    });
     expect(config.events).toEqual({
       enabled: true,
       batchSize: 100,

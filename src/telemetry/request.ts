@@ -28,6 +28,8 @@ export interface RequestEnding {
   region?: string | undefined;
   provider?: string | undefined;
   route?: { zone: string } | undefined;
+  /** The prompt template rendered into the request (src/templates). */
+  template?: { id: string; version: number } | undefined;
 }
 
 /** Error codes that are a limit's or budget's refusal. */
@@ -103,6 +105,10 @@ export class RequestTrace {
     if (ending.cache) attrs[GATEWAY.cache] = ending.cache;
     if (ending.region) attrs[GATEWAY.region] = ending.region;
     if (ending.route?.zone) attrs[GATEWAY.zone] = ending.route.zone;
+    if (ending.template) {
+      attrs[GATEWAY.templateId] = ending.template.id;
+      attrs[GATEWAY.templateVersion] = ending.template.version;
+    }
     if (ending.error_code) attrs[GENERAL.errorType] = ending.error_code;
     this.#server.setAttributes(attrs);
     if (ending.status >= 500) this.#server.setStatus({ code: SpanStatusCode.ERROR });

@@ -53,6 +53,9 @@ export const GATEWAY = {
   provider: 'gateway.provider',
   streamEnd: 'gateway.stream_end',
   refusal: 'gateway.refusal',
+  /** The prompt template rendered into the request, and its version. */
+  templateId: 'gateway.template.id',
+  templateVersion: 'gateway.template.version',
   /** Origin: the pool, the endpoint picked and the score's inputs. */
   pool: 'gateway.origin.pool',
   endpoint: 'gateway.origin.endpoint',

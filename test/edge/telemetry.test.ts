@@ -73,6 +73,46 @@ describe('edge telemetry (workerd)', () => {
     expect(r.spans.filter((s) => s.traceId === traceId)).toHaveLength(1);
   });
 
+  it('names the rendered prompt template and its version on the server span', async () => {
+    const s = await scenario({});
+    const gw = gateway(
+      {
+        auth: { enabled: true },
+        providers: { p: openaiAt(s) },
+        models: { m: { targets: [{ provider: 'p', model: 'up' }] } },
+      },
+      {
+        otel: { OTEL_EXPORTER_OTLP_ENDPOINT: OTLP_URL, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' },
+      },
+    );
+    const key = await createKey(gw);
+    const created = await gw.admin('POST', '/templates', {
+      version: {
+        messages: [{ role: 'user', content: 'Say {{word}}.' }],
+        variables: [{ name: 'word' }],
+      },
+    });
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: string };
+    const traceId = randomHex(16);
+    const res = await gw.chat(
+      { model: 'm', prompt: { id, variables: { word: 'hi' } } },
+      { traceparent: traceparent(traceId), ...key.headers },
+    );
+    expect(res.status).toBe(200);
+    const r = await receivedWhen((x) =>
+      x.spans.some((s) => s.traceId === traceId && s.parentSpanId === '00f067aa0ba902b7'),
+    );
+    const server = r.spans.find(
+      (s) => s.traceId === traceId && s.parentSpanId === '00f067aa0ba902b7',
+    )!;
+    expect(server.attributes['gateway.template.id']).toBe(id);
+    expect(server.attributes['gateway.template.version']).toBe(1);
+    // Only on the request's span, not on its attempt's.
+    const attempt = r.spans.find((s) => s.traceId === traceId && s !== server);
+    expect(attempt?.attributes['gateway.template.id']).toBeUndefined();
+  });
+
   it('exports OTLP/protobuf when asked (the default protocol)', async () => {
     const key = '/v1/traces application/x-protobuf';
     const before = (await received()).exports[key] ?? 0;

@@ -5,7 +5,9 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
+import { signRequest } from '../../src/signing/index.ts';
 import type { GpuSim } from '../../tools/gpu-sim/server.ts';
 import {
   chat,
@@ -40,6 +42,36 @@ const stream = (url: string, maxTokens: number) =>
     body: JSON.stringify(chat('count slowly', { max_tokens: maxTokens, stream: true })),
   });
 
+/**
+ * One request on a connection of its own (no keep-alive). While draining, the origin closes
+ * idle keep-alive connections every 25 ms; a request written onto a pooled one just as it
+ * closes fails with "other side closed" (a race of HTTP keep-alive, not of the drain), so the
+ * requests made during the drain do not reuse one.
+ */
+async function onFreshConnection(
+  url: string,
+  body?: string,
+): Promise<{ status: number; retryAfter: string | undefined }> {
+  const method = body === undefined ? 'GET' : 'POST';
+  const headers: Record<string, string> =
+    body === undefined
+      ? {}
+      : {
+          'content-type': 'application/json',
+          ...(await signRequest({ key: KEY, method, url, body })),
+        };
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, agent: false, headers }, (res) => {
+      res.resume();
+      res.on('end', () =>
+        resolve({ status: res.statusCode!, retryAfter: res.headers['retry-after'] as string }),
+      );
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 async function readAll(res: Response): Promise<{ text: string; broken: boolean }> {
   const reader = res.body!.getReader();
   const decoder = new TextDecoder();
@@ -67,11 +99,14 @@ describe('drain on SIGTERM (child process)', () => {
     const body = readAll(res);
     const exited = once(child, 'exit');
     child.kill('SIGTERM');
-    await waitFor(async () => (await fetch(`${url}/health/ready`)).status === 503);
-    expect((await fetch(`${url}/health/live`)).status).toBe(200);
-    const refused = await stream(url, 2);
+    await waitFor(async () => (await onFreshConnection(`${url}/health/ready`)).status === 503);
+    expect((await onFreshConnection(`${url}/health/live`)).status).toBe(200);
+    const refused = await onFreshConnection(
+      `${url}/v1/chat/completions`,
+      JSON.stringify(chat('count slowly', { max_tokens: 2, stream: true })),
+    );
     expect(refused.status).toBe(503);
-    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(refused.retryAfter).toBe('1');
 
     const { text, broken } = await body;
     expect(broken).toBe(false);

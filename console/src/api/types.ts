@@ -6,6 +6,7 @@
 import type { healthDocument } from '../../../src/admin/health.ts';
 import type { CreateKeyInput, KeyRecord } from '../../../src/auth/keys.ts';
 import type { AuditEntry } from '../../../src/auth/store.ts';
+import type { RequestPayload } from '../../../src/capture/payload.ts';
 import type { RouteSummary, UsageEvent } from '../../../src/events/event.ts';
 import type { UsageTotals } from '../../../src/usage/counters.ts';
 import type { Group } from '../../../src/usage-store/filters.ts';
@@ -40,9 +41,11 @@ export interface KeyUsage {
 export type { AuditEntry, RouteSummary };
 
 /** One row of the request log (src/usage-store/query.ts `present`): the event, cost in USD. */
-export type RequestEvent = Omit<UsageEvent, 'cost_nanos'> & {
+export type RequestEvent = Omit<UsageEvent, 'cost_nanos' | 'payload'> & {
   cost_usd: number;
   received_at?: string;
+  /** `GET /admin/requests/:id` only: the captured payload, or null. */
+  payload?: RequestPayload | null;
 };
 
 export interface RequestPage {

@@ -135,6 +135,7 @@ function RequestDetail({ r }: { r: RequestEvent }) {
           </dl>
         </section>
       </div>
+      <Checks r={r} />
       <section>
         <h2>Timings</h2>
         <Timeline ttfbMs={r.ttfb_ms} latencyMs={r.latency_ms} />
@@ -144,6 +145,67 @@ function RequestDetail({ r }: { r: RequestEvent }) {
         <pre>{JSON.stringify(r, null, 2)}</pre>
       </details>
     </>
+  );
+}
+
+/** The prompt template rendered into it, the guardrails' decisions (counts, never the matched
+ * text), and the captured payload when its tenant captures them (already redacted). */
+export function Checks({ r }: { r: RequestEvent }) {
+  const decisions = r.guardrails ?? [];
+  const payload = r.payload;
+  return (
+    <section>
+      <h2>Template and guardrails</h2>
+      <p>
+        Template:{' '}
+        {r.template_id ? (
+          <code>
+            {r.template_id}@{r.template_version}
+          </code>
+        ) : (
+          'none'
+        )}
+      </p>
+      {decisions.length === 0 ? (
+        <p>No guardrail matched.</p>
+      ) : (
+        <table>
+          <caption>Guardrail decisions</caption>
+          <thead>
+            <tr>
+              <th scope="col">Policy</th>
+              <th scope="col">Check</th>
+              <th scope="col">On</th>
+              <th scope="col">Action</th>
+              <th scope="col">Matches</th>
+            </tr>
+          </thead>
+          <tbody>
+            {decisions.map((d) => (
+              <tr key={`${d.policy}/${d.check}/${d.on}`}>
+                <td>{d.policy}</td>
+                <td>{d.check}</td>
+                <td>{d.on}</td>
+                <td>
+                  {d.action}
+                  {d.outcome ? ` (${d.outcome.replace('_', ' ')})` : ''}
+                </td>
+                <td>{d.matches}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {payload && (
+        <details>
+          <summary>Captured prompt and answer (redacted; kept until {payload.expires_on})</summary>
+          <h3>Prompt{payload.prompt_truncated ? ' (cut)' : ''}</h3>
+          <pre>{payload.prompt ?? '–'}</pre>
+          <h3>Answer{payload.answer_truncated ? ' (cut)' : ''}</h3>
+          <pre>{payload.answer ?? '–'}</pre>
+        </details>
+      )}
+    </section>
   );
 }
 
