@@ -135,6 +135,8 @@ interface Latency {
 const startedAt = performance.now();
 const loadAtStart = loadavg().map((x) => Number(x.toFixed(2))); // other work skews every figure
 let backends: Backends | undefined;
+/** The collector of `gateway-tracing`. */
+let otlp: OtlpReceiver | undefined;
 const stateDir = mkdtempSync(join(tmpdir(), 'gw-bench-')); // each gateway's own local cache
 let interrupted = false;
 process.once('exit', killAllNow);
@@ -167,9 +169,6 @@ async function shutdown(): Promise<void> {
   backends = undefined;
   rmSync(stateDir, { recursive: true, force: true });
 }
-
-/** The collector of `gateway-tracing`. */
-let otlp: OtlpReceiver | undefined;
 
 async function main(): Promise<void> {
   backends = await startBackends(API_KEY);
