@@ -30,6 +30,21 @@ beforeAll(async () => {
 afterAll(() => stack?.kill());
 
 /** Model requests each simulator has finished (its own Prometheus counters). */
+const ADMIN = {
+  authorization: 'Bearer dev-admin-token-change-me',
+  'content-type': 'application/json',
+};
+
+/** A key made through the admin API with `policy`. */
+async function createKey(policy: Record<string, unknown>): Promise<{ id: string; key: string }> {
+  const res = await fetch(`${edge}/admin/keys`, {
+    method: 'POST',
+    headers: ADMIN,
+    body: JSON.stringify(policy),
+  });
+  return (await res.json()) as { id: string; key: string };
+}
+
 async function simCounts(): Promise<Record<string, number>> {
   const names = { vllm: 'vllm:request_success_total', trt: 'trtllm_request_success_total' };
   const entries = await Promise.all(
@@ -297,17 +312,7 @@ describe('npm run dev: the whole system', () => {
   }, 90_000);
 
   it('relays a realtime WebSocket session both ways and charges its usage to the key', async () => {
-    const admin = {
-      authorization: 'Bearer dev-admin-token-change-me',
-      'content-type': 'application/json',
-    };
-    const made = (await (
-      await fetch(`${edge}/admin/keys`, {
-        method: 'POST',
-        headers: admin,
-        body: JSON.stringify({ name: 'realtime e2e', tenant: 'acme', residency: 'none' }),
-      })
-    ).json()) as { id: string; key: string };
+    const made = await createKey({ name: 'realtime e2e', tenant: 'acme', residency: 'none' });
     const before = await fakeCounts();
     const url = `${edge.replace('http', 'ws')}/v1/realtime?model=gpt-realtime`;
     // The browser form: the key as a subprotocol (browsers cannot set headers).
@@ -351,7 +356,7 @@ describe('npm run dev: the whole system', () => {
     expect(changed(before, await fakeCounts())).toEqual([]); // no POST: the session is a GET upgrade
     await waitFor(async () => {
       const usage = (await (
-        await fetch(`${edge}/admin/keys/${made.id}/usage`, { headers: admin })
+        await fetch(`${edge}/admin/keys/${made.id}/usage`, { headers: ADMIN })
       ).json()) as {
         month_usage: { requests: number; prompt_tokens: number; completion_tokens: number };
       };
@@ -364,22 +369,12 @@ describe('npm run dev: the whole system', () => {
   });
 
   it('a refused realtime response.create is answered with an error and the next one is still charged', async () => {
-    const admin = {
-      authorization: 'Bearer dev-admin-token-change-me',
-      'content-type': 'application/json',
-    };
-    const made = (await (
-      await fetch(`${edge}/admin/keys`, {
-        method: 'POST',
-        headers: admin,
-        body: JSON.stringify({
-          name: 'realtime tpm',
-          tenant: 'acme',
-          residency: 'none',
-          limits: { tokensPerMinute: 2_000 },
-        }),
-      })
-    ).json()) as { id: string; key: string };
+    const made = await createKey({
+      name: 'realtime tpm',
+      tenant: 'acme',
+      residency: 'none',
+      limits: { tokensPerMinute: 2_000 },
+    });
     const url = `${edge.replace('http', 'ws')}/v1/realtime?model=gpt-realtime`;
     const socket = new WebSocket(url, ['realtime', `openai-insecure-api-key.${made.key}`]);
     const events: Record<string, unknown>[] = [];
@@ -405,7 +400,7 @@ describe('npm run dev: the whole system', () => {
     const reported = (events.at(-1)!.response as { usage: { output_tokens: number } }).usage;
     await waitFor(async () => {
       const usage = (await (
-        await fetch(`${edge}/admin/keys/${made.id}/usage`, { headers: admin })
+        await fetch(`${edge}/admin/keys/${made.id}/usage`, { headers: ADMIN })
       ).json()) as {
         month_usage: { completion_tokens: number };
       };
@@ -447,7 +442,6 @@ describe('npm run dev: the whole system', () => {
   });
 
   it('writes each request to the request log (queue -> consumer -> PostgreSQL)', async () => {
-    const admin = { authorization: 'Bearer dev-admin-token-change-me' };
     const { response } = await openai(key('development'))
       .chat.completions.create({
         model: 'llama-3.1-8b-instruct',
@@ -456,7 +450,7 @@ describe('npm run dev: the whole system', () => {
       .withResponse();
     const requestId = response.headers.get('x-request-id')!;
     await waitFor(async () => {
-      const res = await fetch(`${edge}/admin/requests/${requestId}`, { headers: admin });
+      const res = await fetch(`${edge}/admin/requests/${requestId}`, { headers: ADMIN });
       if (res.status !== 200) return false;
       const event = (await res.json()) as Record<string, unknown>;
       return event.provider === 'origin-us-east' && event.status === 200;
