@@ -1,6 +1,6 @@
 /**
  * Instructions per request of each Worker on plain `workerd serve`, counted by valgrind's
- * callgrind (`node bench/callgrind.ts [--targets floor,gateway-noauth,gateway] [--modes
+ * callgrind (`node bench/callgrind.ts [--targets floor,gateway-noauth,gateway,gateway-tracing] [--modes
  * json,stream] [--requests 200] [--warmup 200] [--connections 1] [--ref REV] [--label NAME]`).
  * `--ref REV[,REV...]`: the gateway targets are also measured as built from each commit
  * (`git archive` into a temporary tree sharing node_modules), named `<target>@REV`: before
@@ -35,6 +35,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildConsole } from '../tools/dev/console.ts';
+import { startOtlpReceiver } from '../tools/otlp/receiver.ts';
 import { API_KEY, bodyOf, drive, type Mode } from './lib/load.ts';
 import { killAllNow, ROOT, sleep, startBackends, stopAll } from './lib/processes.ts';
 import { bundle, startWorkerd } from './lib/workerd.ts';
@@ -60,6 +61,7 @@ const [requests, warmup, connections] = [values.requests, values.warmup, values.
 const dir = mkdtempSync(join(tmpdir(), 'gw-callgrind-'));
 process.on('exit', killAllNow);
 const backends = await startBackends(API_KEY);
+const otlp = await startOtlpReceiver();
 const results: Record<string, Record<string, number>> = {};
 try {
   const floor = bundle('bench/wrangler.passthrough.toml', join(dir, 'floor'));
@@ -83,10 +85,22 @@ try {
       ready: '/health',
     },
     gateway: { b: gateway, vars: gatewayVars, ready: '/health' },
+    // every request sampled; a short schedule so that exports happen inside the counted
+    // window (under valgrind a few requests per export: more export work per request than
+    // at production speed, where a batch fills with 512 spans first)
+    'gateway-tracing': {
+      b: gateway,
+      vars: {
+        ...gatewayVars,
+        OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
+        OTEL_BSP_SCHEDULE_DELAY: '500',
+      },
+      ready: '/health',
+    },
   };
   for (const ref of refs) {
     const b = bundle('wrangler.toml', join(dir, `gateway@${ref}`), treeAt(ref));
-    for (const name of ['gateway-noauth', 'gateway']) {
+    for (const name of ['gateway-noauth', 'gateway', 'gateway-tracing']) {
       setups[`${name}@${ref}`] = { ...setups[name]!, b };
     }
   }
@@ -129,6 +143,7 @@ try {
   }
 } finally {
   await stopAll();
+  await otlp.close();
   await backends.stop();
   rmSync(dir, { recursive: true, force: true });
 }

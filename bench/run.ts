@@ -80,6 +80,10 @@ const CPU_TARGETS = {
   gateway: { json: 2.0, stream: 2.5 },
   'gateway-noauth': { json: 1.5, stream: 2.0 },
 } as const;
+/** Target (issue #18): the default guardrail policy adds at most this much worker CPU to a
+ * request with a 2 KB prompt. */
+const GUARDRAIL_TARGET_MS = 0.1;
+
 const MODES: Mode[] = ON_WORKERD ? ['json', 'stream'] : ['json', 'stream', 'cached'];
 const LOADED = ['upstream', 'floor', 'gateway', 'gateway-noauth', 'gateway-tracing', 'floor-log'];
 /** Who runs each load mode: `cached` (a fixed temperature-0 body) only the floor and the gateway. */
@@ -457,10 +461,6 @@ async function probePeer(target: Target) {
     agent.destroy();
   }
 }
-
-/** Target (issue #18): the default guardrail policy adds at most this much worker CPU to a
- * request with a 2 KB prompt. */
-const GUARDRAIL_TARGET_MS = 0.1;
 
 /**
  * The default guardrail policy's cost: `gateway` and `gateway-guardrails` (the same with

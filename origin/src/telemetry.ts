@@ -10,7 +10,6 @@ import {
   type Attributes,
   type Context,
   type Counter,
-  type Histogram,
   ROOT_CONTEXT,
   type Span,
   SpanKind,
@@ -26,13 +25,15 @@ import { OTLPTraceExporter as ProtoTraceExporter } from '@opentelemetry/exporter
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { GenAiClientMetrics } from '../../src/telemetry/genai-metrics.ts';
 import { samplerFor } from '../../src/telemetry/sampler.ts';
 import {
   EVENTS,
   GATEWAY,
   GEN_AI,
+  GEN_AI_NAMES,
   GENERAL,
-  inferenceSpanName,
+  type GenAiNames,
   METRICS,
   operationName,
 } from '../../src/telemetry/semconv.ts';
@@ -43,9 +44,9 @@ const propagator = new W3CTraceContextPropagator();
 
 export interface OriginTelemetry {
   tracer: Tracer;
-  tokenUsage: Histogram;
-  operationDuration: Histogram;
-  timeToFirstChunk: Histogram;
+  /** The GenAI client metrics, under the names `OTEL_SEMCONV_STABILITY_OPT_IN` chose. */
+  genAi: GenAiClientMetrics;
+  names: GenAiNames;
   requests: Counter;
   shutdown(): Promise<void>;
 }
@@ -72,7 +73,8 @@ export function originTelemetry(settings: TelemetrySettings): OriginTelemetry {
       new BatchSpanProcessor({
         exporter: json ? new JsonTraceExporter(traceOptions) : new ProtoTraceExporter(traceOptions),
         maxQueueSize: settings.maxQueueSpans,
-        scheduledDelayMillis: 500,
+        maxExportBatchSize: settings.maxExportBatchSpans,
+        scheduledDelayMillis: settings.scheduleDelayMs,
       }),
     ],
   });
@@ -91,9 +93,8 @@ export function originTelemetry(settings: TelemetrySettings): OriginTelemetry {
   const meter = meters.getMeter('edge-llm-origin');
   return {
     tracer: spans.getTracer('edge-llm-origin'),
-    tokenUsage: meter.createHistogram(METRICS.tokenUsage, { unit: '{token}' }),
-    operationDuration: meter.createHistogram(METRICS.operationDuration, { unit: 's' }),
-    timeToFirstChunk: meter.createHistogram(METRICS.timeToFirstChunk, { unit: 's' }),
+    genAi: new GenAiClientMetrics(meter, GEN_AI_NAMES[settings.genAi]),
+    names: GEN_AI_NAMES[settings.genAi],
     requests: meter.createCounter(METRICS.requests, { unit: '{request}' }),
     async shutdown() {
       await Promise.allSettled([spans.shutdown(), meters.shutdown()]);
@@ -189,7 +190,7 @@ export class OriginTrace {
       [GENERAL.serverAddress]: url.hostname,
       [GENERAL.serverPort]: Number(url.port) || 80,
     };
-    const name = inferenceSpanName(
+    const name = this.#telemetry.names.inferenceSpanName(
       String(attrs[GEN_AI.operationName]),
       String(attrs[GEN_AI.requestModel]),
     );
@@ -237,7 +238,7 @@ export class ForwardSpan {
     this.span.addEvent(EVENTS.firstByte, at);
     if (stream) {
       this.span.setAttribute(GEN_AI.responseTimeToFirstChunk, (at - this.#startedAt) / 1000);
-      this.#telemetry.timeToFirstChunk.record((at - this.#startedAt) / 1000, this.#base);
+      this.#telemetry.genAi.timeToFirstChunk.record((at - this.#startedAt) / 1000, this.#base);
     }
   }
 
@@ -247,10 +248,7 @@ export class ForwardSpan {
     const attrs: Attributes = { [GENERAL.httpStatus]: status };
     if (outputTokens !== undefined && outputTokens > 0) {
       attrs[GEN_AI.usageOutputTokens] = outputTokens;
-      this.#telemetry.tokenUsage.record(outputTokens, {
-        ...this.#base,
-        [GEN_AI.tokenType]: 'output',
-      });
+      this.#telemetry.genAi.recordTokens('output', outputTokens, this.#base);
     }
     const failed = status >= 400 || (streamEnd !== undefined && streamEnd !== 'done');
     const errorType = failed
@@ -265,7 +263,7 @@ export class ForwardSpan {
     if (streamEnd) this.span.addEvent(EVENTS.streamEnd, { [GATEWAY.streamEnd]: streamEnd });
     this.span.setAttributes(attrs);
     this.span.end();
-    this.#telemetry.operationDuration.record((Date.now() - this.#startedAt) / 1000, {
+    this.#telemetry.genAi.operationDuration.record((Date.now() - this.#startedAt) / 1000, {
       ...this.#base,
       ...(errorType ? { [GENERAL.errorType]: errorType } : {}),
     });

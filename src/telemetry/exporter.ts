@@ -17,6 +17,12 @@ import type { TelemetrySettings } from './settings.ts';
  * `@opentelemetry/otlp-transformer`); this class only holds spans in a bounded queue and sends
  * them with `fetch`, inside the request's `waitUntil`.
  *
+ * Batches across requests, as the specification's batch span processor does: a request's spans
+ * wait in the queue until `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` are there or `OTEL_BSP_SCHEDULE_DELAY`
+ * has passed since the first of them was queued (a wait held by that request's `waitUntil`),
+ * so a busy isolate sends one export per batch, not one per request (an export is a
+ * subrequest: it costs about what the request's own upstream call does).
+ *
  * Never throws and never waits on the request path: a full queue drops new spans, a collector
  * that is down, slow (past `timeoutMs`) or answers non-2xx loses that batch; both are counted
  * in `dropped`.
@@ -24,6 +30,8 @@ import type { TelemetrySettings } from './settings.ts';
 export class OtlpSender {
   #pending: ReadableSpan[] = [];
   #inFlight = 0;
+  /** The isolate's export waiting for the schedule delay, if one is. */
+  #scheduled: Promise<void> | undefined;
   /** Spans and metric exports lost since the isolate started. */
   dropped = 0;
 
@@ -45,15 +53,41 @@ export class OtlpSender {
     return this.#pending.length;
   }
 
-  /** Sends what is queued (one request); resolves when it is done or failed. */
+  /** What a request that has just ended leaves to `waitUntil`: an export at once when a batch
+   * is full (or the delay is 0), else the scheduled export, started by the first request that
+   * finds spans queued and none scheduled; nothing when neither applies. */
+  afterRequest(): Promise<void> | undefined {
+    const { scheduleDelayMs, maxExportBatchSpans } = this.settings;
+    if (this.#pending.length === 0) return undefined;
+    if (scheduleDelayMs === 0 || this.#pending.length >= maxExportBatchSpans) {
+      return this.flushSpans();
+    }
+    if (this.#scheduled) return undefined;
+    this.#scheduled = new Promise<void>((resolve) => setTimeout(resolve, scheduleDelayMs)).then(
+      () => {
+        this.#scheduled = undefined;
+        return this.flushSpans();
+      },
+    );
+    return this.#scheduled;
+  }
+
+  /** Sends what is queued, in batches of `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` (one request each,
+   * while export slots are free); resolves when they are done or failed. */
   async flushSpans(): Promise<void> {
-    if (this.#pending.length === 0 || this.#inFlight >= this.maxInFlight) return;
-    const batch = this.#pending;
-    this.#pending = [];
     const serializer =
       this.settings.protocol === 'http/json' ? JsonTraceSerializer : ProtobufTraceSerializer;
-    const ok = await this.#send(this.settings.tracesUrl, () => serializer.serializeRequest(batch));
-    if (!ok) this.dropped += batch.length;
+    const exports: Promise<void>[] = [];
+    while (this.#pending.length > 0 && this.#inFlight < this.maxInFlight) {
+      const batch = this.#pending.splice(0, this.settings.maxExportBatchSpans);
+      const sent = this.#send(this.settings.tracesUrl, () => serializer.serializeRequest(batch));
+      exports.push(
+        sent.then((ok) => {
+          if (!ok) this.dropped += batch.length;
+        }),
+      );
+    }
+    await Promise.all(exports);
   }
 
   async sendMetrics(metrics: ResourceMetrics): Promise<boolean> {

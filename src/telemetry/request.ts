@@ -15,7 +15,7 @@ import {
   attemptStartAttributes,
   usageAttributes,
 } from './attributes.ts';
-import { EVENTS, GATEWAY, GEN_AI, GENERAL, inferenceSpanName } from './semconv.ts';
+import { EVENTS, GATEWAY, GEN_AI, GENERAL } from './semconv.ts';
 import type { Telemetry } from './telemetry.ts';
 
 /** What the request log line says at the end (the subset the server span reads). */
@@ -76,7 +76,10 @@ export class RequestTrace {
     attrs[GATEWAY.attempt] = start.attempt;
     attrs[GATEWAY.provider] = start.providerId;
     if (start.region) attrs[GATEWAY.region] = start.region;
-    const name = inferenceSpanName(String(attrs[GEN_AI.operationName]), start.requestModel);
+    const name = this.telemetry.names.inferenceSpanName(
+      String(attrs[GEN_AI.operationName]),
+      start.requestModel,
+    );
     const span = new AttemptSpan(
       this,
       this.telemetry.startSpan(name, SpanKind.CLIENT, attrs, this.#context, Date.now()),
@@ -185,17 +188,17 @@ export class AttemptSpan {
         extra[GENERAL.errorType] = stream.reason;
       }
       if (this.#firstChunkAt !== undefined) {
-        this.owner.telemetry.metrics.timeToFirstChunk.record(
+        this.owner.telemetry.metrics.genAi.timeToFirstChunk.record(
           (this.#firstChunkAt - this.#startedAt) / 1000,
           { ...this.metricAttrs(), ...extra },
         );
       }
     }
     if (usage) {
-      const { tokenUsage } = this.owner.telemetry.metrics;
+      const { genAi } = this.owner.telemetry.metrics;
       const base = { ...this.metricAttrs(), ...extra };
-      tokenUsage.record(usage.prompt_tokens, { ...base, [GEN_AI.tokenType]: 'input' });
-      tokenUsage.record(usage.completion_tokens, { ...base, [GEN_AI.tokenType]: 'output' });
+      genAi.recordTokens('input', usage.prompt_tokens, base);
+      genAi.recordTokens('output', usage.completion_tokens, base);
     }
     this.#finish(at, extra);
   }
@@ -212,7 +215,7 @@ export class AttemptSpan {
     this.#done = true;
     this.span.end(at);
     this.owner.forget(this);
-    this.owner.telemetry.metrics.operationDuration.record((at - this.#startedAt) / 1000, {
+    this.owner.telemetry.metrics.genAi.operationDuration.record((at - this.#startedAt) / 1000, {
       ...this.metricAttrs(),
       ...extra,
     });

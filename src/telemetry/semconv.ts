@@ -113,3 +113,49 @@ export function providerName(kind: string): string {
 export function inferenceSpanName(operation: string, model: string | undefined): string {
   return model ? `${operation} ${model}` : operation;
 }
+
+/**
+ * The names that differ between the GenAI conventions' versions. `stable`: the stable-track
+ * names above (the default, what infra/monitoring reads). `latest_experimental`
+ * (`OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental`): the development names of
+ * open-telemetry/semantic-conventions-genai, where the inference span and its metrics are
+ * renamed under `gen_ai.client.inference` and token usage is one histogram per token type.
+ * Attributes are the same in both.
+ */
+export type GenAiVersion = 'stable' | 'latest_experimental';
+
+export interface GenAiNames {
+  inferenceSpanName(operation: string, model: string | undefined): string;
+  operationDuration: string;
+  timeToFirstChunk: string;
+  /** The histogram of each token type. */
+  tokenUsage: Record<'input' | 'output', string>;
+  /** Whether the token histograms carry `gen_ai.token.type` (one histogram for both). */
+  tokenTypeAttribute: boolean;
+}
+
+export const GEN_AI_NAMES: Record<GenAiVersion, GenAiNames> = {
+  stable: {
+    inferenceSpanName,
+    operationDuration: METRICS.operationDuration,
+    timeToFirstChunk: METRICS.timeToFirstChunk,
+    tokenUsage: { input: METRICS.tokenUsage, output: METRICS.tokenUsage },
+    tokenTypeAttribute: true,
+  },
+  latest_experimental: {
+    inferenceSpanName: () => 'gen_ai.client.inference',
+    operationDuration: 'gen_ai.client.inference.duration',
+    timeToFirstChunk: 'gen_ai.client.inference.time_to_first_chunk',
+    tokenUsage: {
+      input: 'gen_ai.client.inference.usage.input_tokens',
+      output: 'gen_ai.client.inference.usage.output_tokens',
+    },
+    tokenTypeAttribute: false,
+  },
+};
+
+/** The version `OTEL_SEMCONV_STABILITY_OPT_IN` (a comma-separated list) asks for. */
+export function genAiVersion(optIn: string | undefined): GenAiVersion {
+  const values = (optIn ?? '').split(',').map((v) => v.trim());
+  return values.includes('gen_ai_latest_experimental') ? 'latest_experimental' : 'stable';
+}

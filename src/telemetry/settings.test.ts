@@ -54,6 +54,22 @@ describe('telemetrySettings (OTEL_* variables)', () => {
   });
 });
 
+describe('OTEL_SEMCONV_STABILITY_OPT_IN', () => {
+  const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' };
+  it('selects the GenAI development names only when gen_ai_latest_experimental is listed', () => {
+    expect(telemetrySettings(endpoint)!.genAi).toBe('stable');
+    expect(
+      telemetrySettings({ ...endpoint, OTEL_SEMCONV_STABILITY_OPT_IN: 'http/dup' })!.genAi,
+    ).toBe('stable');
+    expect(
+      telemetrySettings({
+        ...endpoint,
+        OTEL_SEMCONV_STABILITY_OPT_IN: 'http/dup, gen_ai_latest_experimental',
+      })!.genAi,
+    ).toBe('latest_experimental');
+  });
+});
+
 describe('telemetryVars (what npm run dev hands to wrangler dev)', () => {
   it('keeps the OTEL_* variables this module reads, set and not empty', () => {
     expect(

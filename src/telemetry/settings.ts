@@ -1,5 +1,6 @@
 import { parseKeyPairsIntoRecord } from '@opentelemetry/core';
 import { z } from 'zod';
+import { type GenAiVersion, genAiVersion } from './semconv.ts';
 
 /**
  * The exporter settings, from the standard OpenTelemetry environment variables (Worker vars or
@@ -42,8 +43,18 @@ export const telemetryEnvSchema = z.object({
   /** Milliseconds between metric exports (per isolate at the edge: checked when a request
    * ends). Default 60000. */
   OTEL_METRIC_EXPORT_INTERVAL: z.coerce.number().int().nonnegative().default(60_000),
+  /** Comma-separated opt-ins to newer semantic conventions; `gen_ai_latest_experimental`
+   * emits the GenAI development names (see `GEN_AI_NAMES` in ./semconv.ts). Default: the
+   * stable-track names. */
+  OTEL_SEMCONV_STABILITY_OPT_IN: z.string().optional(),
   /** Spans held for export at most; past that new spans are dropped and counted. Default 2048. */
   OTEL_BSP_MAX_QUEUE_SIZE: z.coerce.number().int().positive().default(2048),
+  /** Milliseconds a span waits at most before its batch is sent (the first span queued in an
+   * isolate starts the wait, in that request's `waitUntil`); 0 sends after every request.
+   * Default 5000, as the specification says. */
+  OTEL_BSP_SCHEDULE_DELAY: z.coerce.number().int().nonnegative().default(5_000),
+  /** Spans per export at most; a batch this full is sent at once. Default 512. */
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: z.coerce.number().int().positive().default(512),
 });
 
 export type Sampler = z.output<typeof telemetryEnvSchema>['OTEL_TRACES_SAMPLER'];
@@ -59,6 +70,10 @@ export interface TelemetrySettings {
   samplerRatio: number;
   metricIntervalMs: number;
   maxQueueSpans: number;
+  scheduleDelayMs: number;
+  maxExportBatchSpans: number;
+  /** Which GenAI names to emit (`OTEL_SEMCONV_STABILITY_OPT_IN`). */
+  genAi: GenAiVersion;
 }
 
 /** The OTEL_* variables of `env` that this module reads and that are set (not empty): what a
@@ -103,5 +118,8 @@ export function telemetrySettings(env: Record<string, unknown>): TelemetrySettin
     samplerRatio: v.OTEL_TRACES_SAMPLER_ARG,
     metricIntervalMs: v.OTEL_METRIC_EXPORT_INTERVAL,
     maxQueueSpans: v.OTEL_BSP_MAX_QUEUE_SIZE,
+    scheduleDelayMs: v.OTEL_BSP_SCHEDULE_DELAY,
+    maxExportBatchSpans: Math.min(v.OTEL_BSP_MAX_EXPORT_BATCH_SIZE, v.OTEL_BSP_MAX_QUEUE_SIZE),
+    genAi: genAiVersion(v.OTEL_SEMCONV_STABILITY_OPT_IN),
   };
 }

@@ -11,7 +11,7 @@ import { type ReadableSpan, type SpanProcessor, TracerProvider } from '@opentele
 import { OtlpSender } from './exporter.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { samplerFor } from './sampler.ts';
-import { GENERAL } from './semconv.ts';
+import { GEN_AI_NAMES, GENERAL, type GenAiNames } from './semconv.ts';
 import type { TelemetrySettings } from './settings.ts';
 
 const propagator = new W3CTraceContextPropagator();
@@ -42,12 +42,15 @@ class QueueingProcessor implements SpanProcessor {
 export class Telemetry {
   readonly sender: OtlpSender;
   readonly settings: TelemetrySettings;
+  /** The GenAI names of the convention version asked for (`OTEL_SEMCONV_STABILITY_OPT_IN`). */
+  readonly names: GenAiNames;
   readonly #serviceName: string;
   #parts: { tracer: Tracer; metrics: GatewayMetrics } | undefined;
   #lastMetricsExport = Date.now();
 
   constructor(settings: TelemetrySettings, defaultServiceName = 'edge-llm-gateway') {
     this.settings = settings;
+    this.names = GEN_AI_NAMES[settings.genAi];
     this.#serviceName = settings.serviceName ?? defaultServiceName;
     this.sender = new OtlpSender(settings);
   }
@@ -67,7 +70,7 @@ export class Telemetry {
     });
     this.#parts = {
       tracer: provider.getTracer('edge-llm-gateway'),
-      metrics: new GatewayMetrics(resource, () => this.sender.dropped),
+      metrics: new GatewayMetrics(resource, this.names, () => this.sender.dropped),
     };
     return this.#parts;
   }
@@ -89,9 +92,12 @@ export class Telemetry {
     return this.tracer.startSpan(name, { kind, attributes, startTime: at }, parent);
   }
 
-  /** After a request (in `waitUntil`): send the queued spans, and the metrics when due. */
+  /** After a request (in `waitUntil`): send the queued spans when a batch is due (see
+   * `OtlpSender`), and the metrics when due. */
   async afterRequest(now = Date.now()): Promise<void> {
-    const work = [this.sender.flushSpans()];
+    const work: Promise<void>[] = [];
+    const spans = this.sender.afterRequest();
+    if (spans) work.push(spans);
     if (now - this.#lastMetricsExport >= this.settings.metricIntervalMs) {
       this.#lastMetricsExport = now;
       work.push(this.#exportMetrics());

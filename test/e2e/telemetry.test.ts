@@ -36,6 +36,8 @@ const OTEL = (url: string) => ({
   OTEL_EXPORTER_OTLP_ENDPOINT: url,
   OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
   OTEL_METRIC_EXPORT_INTERVAL: '0',
+  // batched across requests as in production, on a short schedule
+  OTEL_BSP_SCHEDULE_DELAY: '200',
 });
 
 beforeAll(async () => {

@@ -141,7 +141,8 @@ export function gateway(
     log: (r) => logs.push(r),
     random: () => 0.5,
     events: options.events,
-    telemetry: telemetrySettings(options.otel ?? {}),
+    // spans sent after each request unless a test asks for batching
+    telemetry: telemetrySettings({ OTEL_BSP_SCHEDULE_DELAY: '0', ...options.otel }),
   });
   // Each test gateway is its own client address (Cloudflare sets cf-connecting-ip), so the
   // per-address admin lockout of one test does not reach the others.

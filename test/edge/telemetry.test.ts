@@ -113,6 +113,25 @@ describe('edge telemetry (workerd)', () => {
     expect(attempt?.attributes['gateway.template.id']).toBeUndefined();
   });
 
+  it('batches the spans of several requests into one export (the batch span processor settings)', async () => {
+    const { gw } = await modelGateway({
+      OTEL_EXPORTER_OTLP_ENDPOINT: OTLP_URL,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      // a full batch is sent at once; the schedule never comes due within the test
+      OTEL_BSP_SCHEDULE_DELAY: '600000',
+      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '4',
+    });
+    const traceIds = [randomHex(16), randomHex(16)];
+    for (const traceId of traceIds) {
+      expect((await gw.chat(CHAT, { traceparent: traceparent(traceId) })).status).toBe(200);
+    }
+    const ours = (r: Received) => r.spans.filter((sp) => traceIds.includes(sp.traceId));
+    const r = await receivedWhen((x) => ours(x).length >= 4);
+    // two requests, a server and an attempt span each, all in the same export
+    expect(ours(r)).toHaveLength(4);
+    expect(new Set(ours(r).map((sp) => sp.exportNo)).size).toBe(1);
+  });
+
   it('exports OTLP/protobuf when asked (the default protocol)', async () => {
     const key = '/v1/traces application/x-protobuf';
     const before = (await received()).exports[key] ?? 0;
@@ -262,5 +281,50 @@ describe('edge telemetry (workerd)', () => {
     });
     expect(usage.completion_tokens).toBeGreaterThan(0);
     expect(attempt.events.map((e) => e.name)).toEqual(['gateway.first_byte', 'gateway.stream_end']);
+  });
+
+  it('emits the GenAI development names with OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental', async () => {
+    const named = async (optIn: string | undefined) => {
+      const service = `edge-semconv-${randomHex(4)}`;
+      const { gw } = await modelGateway({
+        OTEL_EXPORTER_OTLP_ENDPOINT: OTLP_URL,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        OTEL_SERVICE_NAME: service,
+        OTEL_METRIC_EXPORT_INTERVAL: '0',
+        ...(optIn ? { OTEL_SEMCONV_STABILITY_OPT_IN: optIn } : {}),
+      });
+      const traceId = randomHex(16);
+      const res = await gw.chat(CHAT, { traceparent: traceparent(traceId) });
+      expect(res.status).toBe(200);
+      const usage = ((await res.json()) as { usage: { prompt_tokens: number } }).usage;
+      const r = await receivedWhen(
+        (x) =>
+          x.spans.some((sp) => sp.traceId === traceId && sp.kind === 3) &&
+          x.points.some((p) => p.service === service && p.metric.includes('duration')),
+      );
+      const attempt = r.spans.find((sp) => sp.traceId === traceId && sp.kind === 3)!;
+      const points = r.points.filter((p) => p.service === service);
+      return { attempt, points, usage };
+    };
+    const latest = await named('http, gen_ai_latest_experimental');
+    expect(latest.attempt.name).toBe('gen_ai.client.inference');
+    expect(latest.attempt.attributes['gen_ai.request.model']).toBe('m');
+    const input = latest.points.find(
+      (p) => p.metric === 'gen_ai.client.inference.usage.input_tokens',
+    )!;
+    expect(input.value).toBe(latest.usage.prompt_tokens);
+    expect(input.attributes['gen_ai.token.type']).toBeUndefined();
+    expect(latest.points.some((p) => p.metric === 'gen_ai.client.inference.duration')).toBe(true);
+    expect(latest.points.some((p) => p.metric.startsWith('gen_ai.client.operation'))).toBe(false);
+    expect(latest.points.some((p) => p.metric === 'gen_ai.client.token.usage')).toBe(false);
+
+    const stable = await named(undefined);
+    expect(stable.attempt.name).toBe('chat m');
+    const typed = stable.points.find(
+      (p) =>
+        p.metric === 'gen_ai.client.token.usage' && p.attributes['gen_ai.token.type'] === 'input',
+    )!;
+    expect(typed.value).toBe(stable.usage.prompt_tokens);
+    expect(stable.points.some((p) => p.metric.startsWith('gen_ai.client.inference'))).toBe(false);
   });
 });

@@ -28,6 +28,8 @@ export interface ReceivedSpan {
   events: { name: string; attributes: Record<string, Value> }[];
   /** OTLP status code: 0 unset, 1 ok, 2 error. */
   status: number;
+  /** Which export request carried it (1, 2, ... in arrival order, all signals counted). */
+  exportNo: number;
 }
 
 export interface ReceivedPoint {
@@ -115,8 +117,8 @@ function attributes(list: KeyValues | undefined): Record<string, Value> {
 const nanosToMs = (n: string | number | undefined) => Number(BigInt(n ?? 0) / 1_000_000n);
 
 /** OTLP/JSON ids are hex strings (the protobuf-JSON mapping of OTLP says so). */
-function spansOf(body: Json): ReceivedSpan[] {
-  const out: ReceivedSpan[] = [];
+function spansOf(body: Json): Omit<ReceivedSpan, 'exportNo'>[] {
+  const out: Omit<ReceivedSpan, 'exportNo'>[] = [];
   for (const rs of body.resourceSpans ?? []) {
     const service = String(attributes(rs.resource?.attributes)['service.name'] ?? '');
     for (const ss of rs.scopeSpans ?? []) {
@@ -192,6 +194,7 @@ export async function startOtlpReceiver(
   const spans: ReceivedSpan[] = [];
   const points: ReceivedPoint[] = [];
   const exports = new Map<string, number>();
+  let exportCount = 0;
   const server = createServer(async (req, res) => {
     if (opts.hang) return; // never answers; the client's own timeout ends it
     const body = await readBody(req);
@@ -210,10 +213,11 @@ export async function startOtlpReceiver(
     }
     const key = `${path} ${type}`;
     exports.set(key, (exports.get(key) ?? 0) + 1);
+    const exportNo = ++exportCount;
     if (type === 'application/json') {
       try {
         const json = JSON.parse(body.toString('utf8')) as Json;
-        if (path === '/v1/traces') spans.push(...spansOf(json));
+        if (path === '/v1/traces') spans.push(...spansOf(json).map((sp) => ({ ...sp, exportNo })));
         else points.push(...pointsOf(json));
       } catch {
         res.writeHead(400, { 'content-type': 'application/json' }).end('{}');
