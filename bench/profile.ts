@@ -1,6 +1,7 @@
 /**
  * A CPU profile of the gateway under load on plain `workerd serve` (`node bench/profile.ts
- * [--mode json|stream] [--auth] [--seconds 5]`): the bundle `wrangler deploy --dry-run` writes,
+ * [--mode json|stream] [--auth] [--tracing] [--seconds 5]`; `--tracing`: OpenTelemetry on, to a
+ * local OTLP receiver): the bundle `wrangler deploy --dry-run` writes,
  * the bench's fake upstream and Upstash, autocannon at 32 connections, and V8's sampling
  * profiler over workerd's inspector protocol. Prints the functions with the most self time
  * and the share of time by source file (from the bundle's source map), and writes the
@@ -11,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort } from '../tools/dev/ports.ts';
+import { startOtlpReceiver } from '../tools/otlp/receiver.ts';
 import { API_KEY, type Mode, runLoad } from './lib/load.ts';
 import { ROOT, startBackends, stopAll } from './lib/processes.ts';
 import { bundle, startWorkerd } from './lib/workerd.ts';
@@ -19,12 +21,14 @@ const { values } = parseArgs({
   options: {
     mode: { type: 'string', default: 'json' },
     auth: { type: 'boolean', default: false },
+    tracing: { type: 'boolean', default: false },
     seconds: { type: 'string', default: '5' },
   },
 });
 const mode = values.mode as Mode;
 const dir = mkdtempSync(join(tmpdir(), 'gw-profile-'));
 const backends = await startBackends(API_KEY);
+const otlp = values.tracing ? await startOtlpReceiver() : undefined;
 try {
   const gateway = bundle('wrangler.toml', join(dir, 'gateway'));
   const inspectorPort = await freePort();
@@ -39,6 +43,7 @@ try {
       UPSTASH_REDIS_REST_TOKEN: backends.redis.token,
       ADMIN_TOKEN: 'bench-admin-token-unused',
       ...(values.auth ? {} : { GATEWAY_AUTH_ENABLED: 'false' }),
+      ...(otlp ? { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url } : {}),
     },
     readyPath: '/health',
     inspectorPort,
@@ -54,13 +59,17 @@ try {
   inspector.close();
   const out = join(ROOT, 'bench', 'results');
   mkdirSync(out, { recursive: true });
-  const file = join(out, `profile-${mode}${values.auth ? '-auth' : ''}.cpuprofile`);
+  const file = join(
+    out,
+    `profile-${mode}${values.auth ? '-auth' : ''}${otlp ? '-tracing' : ''}.cpuprofile`,
+  );
   writeFileSync(file, JSON.stringify(profile));
   const map = JSON.parse(readFileSync(join(gateway.dir, `${gateway.main}.map`), 'utf8'));
   console.log(summarise(profile, load.ok, lineToSource(map)));
   console.log(`${load.ok} requests (${load.failed} failed); profile in ${file}`);
 } finally {
   await stopAll();
+  await otlp?.close();
   await backends.stop();
   rmSync(dir, { recursive: true, force: true });
 }
@@ -129,6 +138,7 @@ function summarise(profile: CpuProfile, requests: number, sourceOf: (line: numbe
   const byNode = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<string, number>();
   const files = new Map<string, number>();
+  const areas = new Map<string, number>();
   let total = 0;
   for (const [i, id] of profile.samples.entries()) {
     const us = profile.timeDeltas[i] ?? 0;
@@ -143,6 +153,8 @@ function summarise(profile: CpuProfile, requests: number, sourceOf: (line: numbe
     const name = `${f.functionName || '(anonymous)'} ${file}:${f.lineNumber + 1}`;
     self.set(name, (self.get(name) ?? 0) + us);
     files.set(file, (files.get(file) ?? 0) + us);
+    const area = areaOf(file);
+    areas.set(area, (areas.get(area) ?? 0) + us);
   }
   const top = (m: Map<string, number>, n: number) =>
     [...m.entries()]
@@ -154,9 +166,19 @@ function summarise(profile: CpuProfile, requests: number, sourceOf: (line: numbe
       );
   return [
     `JS thread busy ${(total / 1000 / requests).toFixed(3)} ms per request (sampled, excluding idle)`,
+    'by area (self time: a src/ folder, an npm package, or a native function):',
+    ...top(areas, 30),
     'by source file (self time):',
     ...top(files, 25),
     'by function (self time):',
     ...top(self, 40),
   ].join('\n');
+}
+
+/** `src/<folder>`, `npm:<package>` (with its scope), or the file itself (native functions). */
+function areaOf(file: string): string {
+  const src = /^(src\/[^/]+)\//.exec(file);
+  if (src) return src[1]!;
+  const npm = /^npm:((?:@[^/]+\/)?[^/]+)/.exec(file);
+  return npm ? `npm:${npm[1]}` : file;
 }

@@ -33,14 +33,33 @@ export function attemptStartAttributes(start: AttemptStart): Attributes {
   if (typeof body.seed === 'number') attrs[GEN_AI.requestSeed] = body.seed;
   if (typeof body.n === 'number' && body.n !== 1) attrs[GEN_AI.requestChoiceCount] = body.n;
   if (start.endpoint !== 'embeddings') attrs[GEN_AI.requestStream] = body.stream === true;
-  try {
-    const url = new URL(start.url);
-    attrs[GENERAL.serverAddress] = url.hostname;
-    attrs[GENERAL.serverPort] = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
-  } catch {
-    // not a URL: no server attributes
+  const server = serverOf(start.url);
+  if (server) {
+    attrs[GENERAL.serverAddress] = server.address;
+    attrs[GENERAL.serverPort] = server.port;
   }
   return attrs;
+}
+
+/** Upstream URLs repeat (one per provider and endpoint): parsed once per isolate. */
+const servers = new Map<string, { address: string; port: number } | null>();
+const MAX_SERVERS = 256;
+
+function serverOf(raw: string): { address: string; port: number } | null {
+  let server = servers.get(raw);
+  if (server !== undefined) return server;
+  try {
+    const url = new URL(raw);
+    server = {
+      address: url.hostname,
+      port: Number(url.port) || (url.protocol === 'https:' ? 443 : 80),
+    };
+  } catch {
+    server = null; // not a URL: no server attributes
+  }
+  if (servers.size >= MAX_SERVERS) servers.clear();
+  servers.set(raw, server);
+  return server;
 }
 
 /** Usage as `gen_ai.usage.*` (cache and reasoning counts only when reported). */

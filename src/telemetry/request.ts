@@ -165,7 +165,7 @@ export class AttemptSpan {
     const errorType = attemptErrorType(failure);
     this.span.setAttribute(GENERAL.errorType, errorType);
     this.span.setStatus({ code: SpanStatusCode.ERROR, message: failure.message });
-    this.#finish(at, { [GENERAL.errorType]: errorType });
+    this.#finish(at, this.metricAttrs({ [GENERAL.errorType]: errorType }));
   }
 
   /** The answer is complete (JSON mapped, or the stream ended): response and usage. */
@@ -187,42 +187,47 @@ export class AttemptSpan {
         this.span.setStatus({ code: SpanStatusCode.ERROR });
         extra[GENERAL.errorType] = stream.reason;
       }
-      if (this.#firstChunkAt !== undefined) {
-        this.owner.telemetry.metrics.genAi.timeToFirstChunk.record(
-          (this.#firstChunkAt - this.#startedAt) / 1000,
-          { ...this.metricAttrs(), ...extra },
-        );
-      }
+    }
+    const { genAi } = this.owner.telemetry.metrics;
+    const base = this.metricAttrs(extra);
+    if (stream && this.#firstChunkAt !== undefined) {
+      genAi.timeToFirstChunk.record((this.#firstChunkAt - this.#startedAt) / 1000, base);
     }
     if (usage) {
-      const { genAi } = this.owner.telemetry.metrics;
-      const base = { ...this.metricAttrs(), ...extra };
       genAi.recordTokens('input', usage.prompt_tokens, base);
       genAi.recordTokens('output', usage.completion_tokens, base);
     }
-    this.#finish(at, extra);
+    this.#finish(at, base);
   }
 
   /** The request ended with this attempt still open (the client left). */
   abandon(at: number): void {
     this.span.setAttribute(GENERAL.errorType, 'client_abort');
     this.span.setStatus({ code: SpanStatusCode.ERROR });
-    this.#finish(at, { [GENERAL.errorType]: 'client_abort' });
+    this.#finish(at, this.metricAttrs({ [GENERAL.errorType]: 'client_abort' }));
   }
 
-  #finish(at: number, extra: Attributes): void {
+  /** Ends the span; `metricAttrs`: the operation duration's attributes. */
+  #finish(at: number, metricAttrs: Attributes): void {
     if (this.#done) return;
     this.#done = true;
     this.span.end(at);
     this.owner.forget(this);
-    this.owner.telemetry.metrics.genAi.operationDuration.record((at - this.#startedAt) / 1000, {
-      ...this.metricAttrs(),
-      ...extra,
-    });
+    this.owner.telemetry.metrics.genAi.operationDuration.record(
+      (at - this.#startedAt) / 1000,
+      metricAttrs,
+    );
   }
 
-  /** The attributes the GenAI metrics are keyed by (low cardinality only). */
-  private metricAttrs(): Attributes {
+  #metricAttrs: Attributes | undefined;
+
+  /** The attributes the GenAI metrics are keyed by (low cardinality only), plus `extra`. */
+  private metricAttrs(extra: Attributes = {}): Attributes {
+    this.#metricAttrs ??= this.baseMetricAttrs();
+    return Object.keys(extra).length > 0 ? { ...this.#metricAttrs, ...extra } : this.#metricAttrs;
+  }
+
+  private baseMetricAttrs(): Attributes {
     const a = this.attrs;
     const out: Attributes = {
       [GEN_AI.operationName]: a[GEN_AI.operationName],
