@@ -85,7 +85,8 @@ const CPU_TARGETS = {
 const GUARDRAIL_TARGET_MS = 0.1;
 
 const MODES: Mode[] = ON_WORKERD ? ['json', 'stream'] : ['json', 'stream', 'cached'];
-const LOADED = ['upstream', 'floor', 'gateway', 'gateway-noauth', 'gateway-tracing', 'floor-log'];
+// gateway-tracing right after gateway: their difference is taken per round, back to back
+const LOADED = ['upstream', 'floor', 'gateway', 'gateway-tracing', 'gateway-noauth', 'floor-log'];
 /** Who runs each load mode: `cached` (a fixed temperature-0 body) only the floor and the gateway. */
 const MODE_TARGETS: Record<Mode, string[]> = {
   json: ON_WORKERD ? [...LOADED, 'portkey'] : LOADED,
@@ -125,6 +126,8 @@ type Ratios = Record<'rps' | 'p50' | 'p99' | 'cpu', Ratio>;
 interface AuthCost {
   p50Ms: Ratio;
   workerCpuMs: number;
+  /** a − b worker CPU ms/request per round (the two ran back to back), median and min-max. */
+  workerCpuMsPerRound: Ratio;
   allCpuMs: number;
   devProxyCpuMs?: number;
   wranglerCpuMs?: number;
@@ -251,6 +254,12 @@ async function main(): Promise<void> {
         const cost: AuthCost = {
           p50Ms: ratio(runs[mode][a]!, runs[mode][b]!, (r) => r.p50, 'diff'),
           workerCpuMs: on && off ? on.worker - off.worker : Number.NaN,
+          workerCpuMsPerRound: ratio(
+            runs[mode][a]!,
+            runs[mode][b]!,
+            (r) => r.cpu?.worker ?? Number.NaN,
+            'diff',
+          ),
           allCpuMs: on && off ? all(on) - all(off) : Number.NaN,
           ...(on && off
             ? {
@@ -726,7 +735,8 @@ function formatReport(report: {
         : `, dev proxy +${fmt(c.devProxyCpuMs ?? Number.NaN, 2)}, wrangler +${fmt(c.wranglerCpuMs ?? Number.NaN, 2)}`;
       lines.push(
         `  ${mode.padEnd(6)}  p50 +${show(c.p50Ms, ' ms')};  CPU ms/req: worker ` +
-          `+${fmt(c.workerCpuMs, 3)}${dev}, all +${fmt(c.allCpuMs, 3)}`,
+          `+${fmt(c.workerCpuMs, 3)}${dev}, all +${fmt(c.allCpuMs, 3)}; worker per round ` +
+          `+${fmt(c.workerCpuMsPerRound.median, 3)} (${fmt(c.workerCpuMsPerRound.min, 3)}..${fmt(c.workerCpuMsPerRound.max, 3)})`,
       );
     }
   };
