@@ -9,6 +9,7 @@ import type { GatewayConfig } from './config/index.ts';
 import type { EventBatcher } from './events/index.ts';
 import type { LogGate, RequestLogger, RequestLogRecord } from './observability/index.ts';
 import type { Provider } from './providers/index.ts';
+import type { ClientGeo } from './routing/geo.ts';
 import type { HealthBook } from './routing/index.ts';
 import type { Redis } from './store/index.ts';
 import type { RequestTrace, Telemetry } from './telemetry/index.ts';
@@ -64,6 +65,42 @@ export type AppEnv = {
     trace?: RequestTrace;
   };
 };
+
+/**
+ * What the request path's stages read of a request (src/proxy): taken from the Hono context
+ * once, at the edge of the pipeline (`factsOf` in src/proxy/edge.ts), so a stage never holds
+ * the context.
+ */
+export interface RequestFacts {
+  requestId: string;
+  startedAt: number;
+  /** The authenticated gateway key; absent when auth is disabled. */
+  key: KeyRecord | undefined;
+  /** A request header. */
+  header(name: string): string | undefined;
+  /** `request.cf`: where the client is. */
+  geo: ClientGeo;
+  /** Aborts when the client goes away. */
+  signal: AbortSignal;
+}
+
+/**
+ * What a stage may do outside itself: the response's headers, the request's log line, work
+ * after the response. In the app it is the Hono context (`edgeOf` in src/proxy/edge.ts); in
+ * a test, anything that records.
+ */
+export interface Edge {
+  /** Adds fields to the request's log line. */
+  note(fields: Partial<RequestLogRecord>): void;
+  /** Sets a response header (kept on error responses too). */
+  header(name: string, value: string): void;
+  /** Keeps `work` running after the response (ctx.waitUntil). */
+  waitUntil(work: Promise<unknown>): void;
+  /** Hands the log line to the end of the response body (a stream): its writer. */
+  deferLog(): (fields: Partial<RequestLogRecord>) => void;
+  /** Notes the answer's text when the request's payload is captured (src/capture). */
+  captureAnswer(text: string | null): void;
+}
 
 /** `ctx.waitUntil` when there is an execution context (not in `app.request` tests). */
 export function waitUntil(c: Context<AppEnv>, work: Promise<unknown>): void {

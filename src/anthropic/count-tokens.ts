@@ -8,6 +8,7 @@
 import type { Context } from 'hono';
 import type { AppEnv } from '../context.ts';
 import { annotateRequestLog } from '../observability/index.ts';
+import { edgeOf, factsOf } from '../proxy/edge.ts';
 import { parseBody, resolveModel } from '../routes/parse.ts';
 import { routeRequest } from '../routing/index.ts';
 import { estimatePromptTokens } from '../usage/index.ts';
@@ -20,7 +21,7 @@ export const COUNT_TOKENS_PATH = '/v1/messages/count_tokens';
 export async function countTokensHandler(c: Context<AppEnv>): Promise<Response> {
   const req = await parseBody(c, countTokensRequestSchema);
   const model = resolveModel(c, req.model, 'chat', COUNT_TOKENS_PATH);
-  const plan = await routeRequest(c, model);
+  const plan = await routeRequest(c.var.deps, factsOf(c), model, edgeOf(c));
   const counter = plan.find(
     ({ provider }) => provider.native?.format === 'anthropic' && provider.native.countTokensRequest,
   );

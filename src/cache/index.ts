@@ -1,15 +1,12 @@
 /**
- * Exact-match response cache. Contract: `lookupCache(c, request)` says BYPASS, HIT (with the
+ * Exact-match response cache. Contract: `lookupCache(deps, facts, request, edge)` says BYPASS, HIT (with the
  * entry and its age) or MISS (with `store(answer)` to call when the upstream answered in
  * full). Keys: ./key.ts; when to cache: ./policy.ts; tiers: ./store.ts; stream <-> response
  * conversion: ./assemble.ts.
  */
-import type { Context } from 'hono';
-import type { AppEnv } from '../context.ts';
-import { waitUntil } from '../context.ts';
-import { annotateRequestLog } from '../observability/index.ts';
-import { type ClientGeo, homeRegion } from '../routing/geo.ts';
-import { requestZone } from '../routing/index.ts';
+import type { Edge, GatewayDeps, RequestFacts } from '../context.ts';
+import { homeRegion } from '../routing/geo.ts';
+import { zoneOf } from '../routing/index.ts';
 import type { Endpoint } from '../schemas/openai.ts';
 import { cacheKey } from './key.ts';
 import { cacheDecision } from './policy.ts';
@@ -32,14 +29,16 @@ export type CacheLookup =
  * `cache_control`) never share an entry.
  */
 export async function lookupCache(
-  c: Context<AppEnv>,
+  deps: Pick<GatewayDeps, 'config' | 'cache' | 'redis'>,
+  facts: Pick<RequestFacts, 'key' | 'header' | 'geo'>,
   request: {
     endpoint: Endpoint;
     body: Record<string, unknown>;
     native?: { format: string; body: Record<string, unknown> } | undefined;
   },
+  edge: Pick<Edge, 'note' | 'waitUntil'>,
 ): Promise<CacheLookup> {
-  const { config, cache } = c.get('deps');
+  const { config, cache } = deps;
   const model = String(request.body.model);
   const body = request.native?.body ?? request.body;
   const decision = cacheDecision({
@@ -47,13 +46,13 @@ export async function lookupCache(
     model,
     endpoint: request.endpoint,
     body,
-    header: c.req.header('x-gateway-cache'),
-    ttlHeader: c.req.header('x-gateway-cache-ttl'),
+    header: facts.header('x-gateway-cache'),
+    ttlHeader: facts.header('x-gateway-cache-ttl'),
   });
   if (!decision.use) return { status: 'BYPASS' };
 
-  const tiers = allowedTiers(c);
-  const scope = scopeOf(c, model);
+  const tiers = allowedTiers(deps, facts);
+  const scope = scopeOf(config, facts.key, model);
   const key = await cacheKey({
     scope,
     endpoint: request.native ? `${request.native.format}:${request.endpoint}` : request.endpoint,
@@ -63,7 +62,7 @@ export async function lookupCache(
   const hit = await cache.get(key, tiers);
   if (hit) {
     if (hit.tier === 'redis' && tiers.local)
-      waitUntil(c, cache.put(key, hit.entry, decision.ttlSeconds, { local: true, redis: false }));
+      edge.waitUntil(cache.put(key, hit.entry, decision.ttlSeconds, { local: true, redis: false }));
     const ageSeconds = Math.max(0, Math.floor((Date.now() - hit.entry.createdAt) / 1000));
     return { status: 'HIT', entry: hit.entry, ageSeconds, tier: hit.tier };
   }
@@ -72,22 +71,22 @@ export async function lookupCache(
     store: (answer) => {
       const entry: CacheEntry = { v: 1, createdAt: Date.now(), ...answer };
       if (JSON.stringify(entry).length > config.cache.maxEntryBytes) {
-        annotateRequestLog(c, { cache_write: 'too_large' });
+        edge.note({ cache_write: 'too_large' });
         return;
       }
-      annotateRequestLog(c, { cache_write: 'stored' });
-      waitUntil(c, cache.put(key, entry, decision.ttlSeconds, tiers));
+      edge.note({ cache_write: 'stored' });
+      edge.waitUntil(cache.put(key, entry, decision.ttlSeconds, tiers));
     },
   };
 }
 
 /** Whose requests share entries: the key's tenant (default), the key itself, or everyone. */
-function scopeOf(c: Context<AppEnv>, model: string): string {
-  const { cache } = c.get('deps').config;
+function scopeOf(config: GatewayDeps['config'], key: RequestFacts['key'], model: string): string {
+  const { cache } = config;
   const scope = cache.models[model]?.scope ?? cache.scope;
   if (scope === 'global') return 'global';
-  if (scope === 'key') return `key:${c.get('apiKey')?.id ?? 'anonymous'}`;
-  return `tenant:${c.get('apiKey')?.tenant ?? 'anonymous'}`;
+  if (scope === 'key') return `key:${key?.id ?? 'anonymous'}`;
+  return `tenant:${key?.tenant ?? 'anonymous'}`;
 }
 
 /**
@@ -95,12 +94,13 @@ function scopeOf(c: Context<AppEnv>, model: string): string {
  * the colo-local tier only when the client is at home in its zone (the colo is near the
  * client), and the shared Redis only if `cache.redisZones` says that Redis may hold the zone.
  */
-function allowedTiers(c: Context<AppEnv>): Tiers {
-  const { config, redis } = c.get('deps');
-  const zone = requestZone(c);
+function allowedTiers(
+  { config, redis }: Pick<GatewayDeps, 'config' | 'redis'>,
+  { key, geo }: Pick<RequestFacts, 'key' | 'geo'>,
+): Tiers {
+  const zone = zoneOf(config, key);
   if (zone === null) return { local: true, redis: redis !== undefined };
   if (zone === 'conflict') return { local: false, redis: false };
-  const geo = ((c.req.raw as { cf?: ClientGeo }).cf ?? {}) as ClientGeo;
   const home = homeRegion(config.regions, geo, { defaultRegion: config.routing.defaultRegion });
   const local =
     config.routing.forceZone === zone ||

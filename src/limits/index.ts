@@ -1,5 +1,5 @@
 /**
- * Limits and budgets. Contract: `admit(c, request)` runs before any upstream call and either
+ * Limits and budgets. Contract: `admit(deps, facts, request, edge)` runs before any upstream call and either
  * throws (429 `rate_limit_exceeded` / `budget_exceeded`; 503 `limits_unavailable` when Redis
  * cannot be reached and `limits.failMode` is `closed`, or the key's fail-open allowance
  * (`limits.failOpen`, ./fail-open.ts) is spent; 500 when Redis answers a check with an
@@ -10,12 +10,10 @@
  * few ms later, together with other requests' settlements, in one Redis request).
  */
 import { errors as redisErrors } from '@upstash/redis/cloudflare';
-import type { Context } from 'hono';
 import type { KeyRecord } from '../auth/index.ts';
 import type { GatewayConfig, ModelConfig } from '../config/index.ts';
-import { type AppEnv, waitUntil } from '../context.ts';
+import type { Edge, GatewayDeps, RequestFacts } from '../context.ts';
 import { errors, type GatewayError } from '../errors.ts';
-import { annotateRequestLog } from '../observability/index.ts';
 import type { Endpoint } from '../schemas/openai.ts';
 import { perClient, type Redis, writeBehind } from '../store/index.ts';
 import { periods, recordUsage } from '../usage/counters.ts';
@@ -53,9 +51,15 @@ export interface Admission {
   settle(settlement: Settlement): void;
 }
 
-export async function admit(c: Context<AppEnv>, request: AdmissionRequest): Promise<Admission> {
-  const { deps, apiKey: key } = c.var;
+/** The admit stage of the request path (src/proxy). */
+export async function admit(
+  deps: Pick<GatewayDeps, 'config' | 'redis' | 'redisBackground'>,
+  facts: Pick<RequestFacts, 'key' | 'requestId'>,
+  request: AdmissionRequest,
+  edge: Pick<Edge, 'note' | 'header' | 'waitUntil'>,
+): Promise<Admission> {
   const { redis, redisBackground, config } = deps;
+  const { key, requestId } = facts;
   const { body, model, endpoint } = request;
   const at = new Date();
   // A cache hit costs nothing upstream: tokens/min and budget see it only with chargeHits.
@@ -104,9 +108,9 @@ export async function admit(c: Context<AppEnv>, request: AdmissionRequest): Prom
       ['tokens', tokens],
     ] as const) {
       if (answer?.outcome !== 'answered') continue;
-      waitUntil(c, answer.value.pending);
+      edge.waitUntil(answer.value.pending);
       for (const [name, value] of Object.entries(rateLimitHeaders(kind, answer.value))) {
-        c.header(name, value);
+        edge.header(name, value);
       }
     }
     if (tokens?.outcome === 'answered' && tokens.value.success) tokensReserved = tokenRate;
@@ -114,18 +118,18 @@ export async function admit(c: Context<AppEnv>, request: AdmissionRequest): Prom
     const giveBack = () => {
       const writer = redisBackground ?? redis;
       if (tokensReserved && tpm) {
-        waitUntil(c, tokenLimiter(writer, tpm).limit(key.id, { rate: -tokensReserved }));
+        edge.waitUntil(tokenLimiter(writer, tpm).limit(key.id, { rate: -tokensReserved }));
       }
       const held = reservation?.outcome === 'answered' && reservation.value.admitted;
       if (budget && (held || reserveUncertain)) {
-        waitUntil(c, settleBudget(writer, budget, reservationId, 0, reserveUncertain));
+        edge.waitUntil(settleBudget(writer, budget, reservationId, 0, reserveUncertain));
       }
     };
     const answers = [requests, tokens, reservation];
     const broken = answers.find((a) => a?.outcome === 'failed');
     if (broken?.outcome === 'failed') {
       giveBack();
-      throw limitsBroken(c, broken.error);
+      throw limitsBroken(edge, requestId, broken.error);
     }
     // A definite refusal from a check that answered wins over one that could not be asked.
     const refusedBy = (a: Answer<{ success: boolean }> | undefined) =>
@@ -156,7 +160,7 @@ export async function admit(c: Context<AppEnv>, request: AdmissionRequest): Prom
     if (answers.some((a) => a?.outcome === 'unreachable')) {
       const mode = config.limits.failMode;
       const allowed = mode === 'open' && failOpenAllowance(redis, config).take(key.id, worstCost);
-      noteUnreachable(c, allowed ? 'failed_open' : 'failed_closed', answers);
+      noteUnreachable(edge, requestId, allowed ? 'failed_open' : 'failed_closed', answers);
       if (!allowed) {
         giveBack();
         throw errors.limitsUnavailable();
@@ -207,9 +211,9 @@ export async function admit(c: Context<AppEnv>, request: AdmissionRequest): Prom
           const delta = redisInteger(usage.total_tokens - tokensReserved);
           if (delta !== 0) work.push(tokenLimiter(redis, tpm).limit(key.id, { rate: delta }));
         }
-        return Promise.allSettled(work).then((results) => warnIfFailed(c, results));
+        return Promise.allSettled(work).then((results) => warnIfFailed(requestId, results));
       };
-      waitUntil(c, writeBehind(redis, job));
+      edge.waitUntil(writeBehind(redis, job));
     },
   };
 }
@@ -272,45 +276,46 @@ function failOpenAllowance(redis: Redis, config: GatewayConfig): FailOpenAllowan
 
 /** One warning line per request when Redis could not be asked. */
 function noteUnreachable(
-  c: Context<AppEnv>,
+  edge: Pick<Edge, 'note'>,
+  requestId: string,
   limits: 'failed_open' | 'failed_closed',
   answers: (Answer<unknown> | undefined)[],
 ): void {
-  annotateRequestLog(c, { limits });
+  edge.note({ limits });
   const failed = answers.find((a) => a?.outcome === 'unreachable');
   const error = failed && 'error' in failed ? failed.error : undefined;
   console.warn(
     JSON.stringify({
       level: 'warn',
       msg: `limits unavailable: failing ${limits === 'failed_open' ? 'open' : 'closed'}`,
-      request_id: c.var.requestId,
+      request_id: requestId,
       error: error instanceof Error ? error.name : 'unknown',
     }),
   );
 }
 
 /** Redis answered a limit check with an error: log it and refuse the request (500). */
-function limitsBroken(c: Context<AppEnv>, error: unknown): GatewayError {
-  annotateRequestLog(c, { limits: 'error' });
+function limitsBroken(edge: Pick<Edge, 'note'>, requestId: string, error: unknown): GatewayError {
+  edge.note({ limits: 'error' });
   console.error(
     JSON.stringify({
       level: 'error',
       msg: 'limit check failed',
-      request_id: c.var.requestId,
+      request_id: requestId,
       error: error instanceof Error ? error.message.slice(0, 300) : 'unknown',
     }),
   );
   return errors.internal();
 }
 
-function warnIfFailed(c: Context<AppEnv>, results: PromiseSettledResult<unknown>[]): void {
+function warnIfFailed(requestId: string, results: PromiseSettledResult<unknown>[]): void {
   const failed = results.filter((r) => r.status === 'rejected').length;
   if (failed === 0) return;
   console.warn(
     JSON.stringify({
       level: 'warn',
       msg: 'usage settlement failed',
-      request_id: c.var.requestId,
+      request_id: requestId,
       failed,
     }),
   );

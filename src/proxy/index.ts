@@ -22,6 +22,7 @@ import { estimatedUsage, estimatePromptTokens } from '../usage/index.ts';
 import { formatUsd } from '../usage/pricing.ts';
 import { type AttemptFailure, attemptUpstream } from './attempt.ts';
 import { DispatchError, dispatch } from './dispatch.ts';
+import { edgeOf, factsOf } from './edge.ts';
 import { answerFromCache } from './from-cache.ts';
 import { type NativeExchange, nativeFor } from './native.ts';
 import { relayFrames, relayStream, type StreamEnd } from './stream-relay.ts';
@@ -54,16 +55,17 @@ async function forward(c: Context<AppEnv>, request: ProxyRequest): Promise<Respo
   const signal = c.req.raw.signal;
   annotateRequestLog(c, { model: String(body.model), stream });
   capturePrompt(c, body);
-  const plan = await routeRequest(c, request.model);
-  const cached = await lookupCache(c, { endpoint, body, native });
+  const [facts, edge] = [factsOf(c), edgeOf(c)];
+  const plan = await routeRequest(deps, facts, request.model, edge);
+  const cached = await lookupCache(deps, facts, { endpoint, body, native }, edge);
   c.header('x-gateway-cache', cached.status);
   annotateRequestLog(c, { cache: cached.status });
-  const admission = await admit(c, {
-    endpoint,
-    body,
-    model: request.model,
-    cacheHit: cached.status === 'HIT',
-  });
+  const admission = await admit(
+    deps,
+    facts,
+    { endpoint, body, model: request.model, cacheHit: cached.status === 'HIT' },
+    edge,
+  );
   if (cached.status === 'HIT')
     return answerFromCache(c, cached, { stream, clientWantsUsage, admission, native });
   const meta = {

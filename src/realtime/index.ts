@@ -17,6 +17,7 @@ import { errors, toGatewayError } from '../errors.ts';
 import { type Admission, admit } from '../limits/index.ts';
 import { annotateRequestLog } from '../observability/index.ts';
 import { isObj, num, parseJson } from '../providers/json.ts';
+import { edgeOf, factsOf } from '../proxy/edge.ts';
 import { resolveModel } from '../routes/parse.ts';
 import { routeRequest } from '../routing/index.ts';
 import type { Usage } from '../usage/index.ts';
@@ -44,7 +45,8 @@ export async function realtimeHandler(c: Context<AppEnv>): Promise<Response> {
   }
   const name = c.req.query('model') ?? '';
   const model = resolveModel(c, name, 'chat', REALTIME_PATH);
-  const plan = await routeRequest(c, model);
+  const [facts, edge] = [factsOf(c), edgeOf(c)];
+  const plan = await routeRequest(c.var.deps, facts, model, edge);
   const planned = plan.find((p) => p.provider.realtimeRequest);
   if (!planned) throw errors.wrongEndpoint(name, REALTIME_PATH);
   const { provider, target } = planned;
@@ -79,11 +81,13 @@ export async function realtimeHandler(c: Context<AppEnv>): Promise<Response> {
     }
     const parsed = parseJson(data);
     const body = isObj(parsed) && isObj(parsed.response) ? parsed.response : {};
-    void admit(c, {
+    const maxTokens = body.max_output_tokens ?? body.max_response_output_tokens;
+    const asked = {
       endpoint: 'chat/completions',
-      body: { max_tokens: body.max_output_tokens ?? body.max_response_output_tokens },
+      body: { max_tokens: maxTokens },
       model,
-    }).then(
+    } as const;
+    void admit(c.var.deps, facts, asked, edge).then(
       (admission) => {
         if (closed) return admission.settle({ usage: undefined, ...settled });
         open.push(admission);

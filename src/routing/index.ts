@@ -1,5 +1,5 @@
 /**
- * Routing. Contract: `routeRequest(c, model)` returns the ordered targets one request may
+ * Routing. Contract: `routeRequest(deps, request, model, edge)` returns the ordered targets one request may
  * use — home region first (from `request.cf`, or `routing.trustedCountryHeader` when set, or
  * an allowed region header), then the other
  * allowed regions by proximity, global endpoints last, unhealthy targets at the very back —
@@ -8,11 +8,11 @@
  * Policy lives in pure modules: geo.ts, residency.ts, plan.ts, targets.ts.
  */
 import type { Context } from 'hono';
-import type { ModelConfig } from '../config/index.ts';
-import type { AppEnv } from '../context.ts';
+import type { KeyRecord } from '../auth/index.ts';
+import type { GatewayConfig, ModelConfig } from '../config/index.ts';
+import type { AppEnv, Edge, GatewayDeps, RequestFacts } from '../context.ts';
 import { errors } from '../errors.ts';
-import { annotateRequestLog } from '../observability/index.ts';
-import { type ClientGeo, geoFromCountry, homeRegion, regionsByProximity } from './geo.ts';
+import { geoFromCountry, homeRegion, regionsByProximity } from './geo.ts';
 import { type PlannedTarget, planRoute } from './plan.ts';
 import { effectiveZone, keyZone, regionAllowed } from './residency.ts';
 import { orderTargets } from './targets.ts';
@@ -24,24 +24,33 @@ export { type ProbeResult, runProbes } from './probe.ts';
 /** The zone this request is held to (null: unrestricted), from its key, its tenant's
  * default and the deployment's forced zone. */
 export function requestZone(c: Context<AppEnv>): string | null | 'conflict' {
-  const { config } = c.get('deps');
-  const key = c.get('apiKey');
+  return zoneOf(c.var.deps.config, c.var.apiKey);
+}
+
+/** `requestZone` from the config and the key. Pure. */
+export function zoneOf(
+  config: Pick<GatewayConfig, 'tenants' | 'routing'>,
+  key: KeyRecord | undefined,
+): string | null | 'conflict' {
   return effectiveZone(
     keyZone(key?.residency, key?.tenant, config.tenants),
     config.routing.forceZone,
   );
 }
 
+/** The plan stage of the request path (src/proxy): the targets to try, in order. */
 export async function routeRequest(
-  c: Context<AppEnv>,
+  deps: Pick<GatewayDeps, 'config' | 'providers' | 'health' | 'random'>,
+  request: Pick<RequestFacts, 'key' | 'header' | 'geo'>,
   model: ModelConfig,
+  edge: Pick<Edge, 'note'>,
 ): Promise<PlannedTarget[]> {
-  const { config, providers, health, random } = c.get('deps');
+  const { config, providers, health, random } = deps;
   const { regions, routing } = config;
-  const zone = requestZone(c);
+  const zone = zoneOf(config, request.key);
   if (zone === 'conflict') throw errors.residencyBlocked(routing.forceZone);
 
-  const asked = c.req.header(routing.regionHeader);
+  const asked = request.header(routing.regionHeader);
   let requested: string | undefined;
   let headerIgnored: string | undefined;
   if (asked) {
@@ -52,9 +61,9 @@ export async function routeRequest(
     else requested = asked;
   }
   const fromHeader = routing.trustedCountryHeader
-    ? geoFromCountry(c.req.header(routing.trustedCountryHeader))
+    ? geoFromCountry(request.header(routing.trustedCountryHeader))
     : undefined;
-  const geo = fromHeader ?? (((c.req.raw as { cf?: ClientGeo }).cf ?? {}) as ClientGeo);
+  const geo = fromHeader ?? request.geo;
   const home = homeRegion(regions, geo, { requested, defaultRegion: routing.defaultRegion });
   const regionOrder = home
     ? regionsByProximity(regions, home.region).filter((r) => regionAllowed(regions[r]!.zone, zone))
@@ -67,7 +76,7 @@ export async function routeRequest(
   const unhealthy = await health.unhealthy([...new Set(candidates.map((t) => t.provider.id))]);
   const plan = planRoute({ targets: candidates, regions, regionOrder, zone, unhealthy });
 
-  annotateRequestLog(c, {
+  edge.note({
     route: {
       zone: zone ?? 'none',
       home: home?.region,
