@@ -1,9 +1,133 @@
+import type { TargetConfig } from '../config/index.ts';
+import type { Edge, GatewayDeps } from '../context.ts';
 import { errors, GatewayError } from '../errors.ts';
+import type { Provider, RequestMeta } from '../providers/index.ts';
+import { tripsCircuit } from '../routing/index.ts';
 import type { PlannedTarget } from '../routing/plan.ts';
-import type { AttemptFailure, AttemptResult, AttemptSuccess } from './attempt.ts';
+import type { AttemptSpan, RequestTrace } from '../telemetry/index.ts';
+import {
+  type AttemptFailure,
+  type AttemptResult,
+  type AttemptSuccess,
+  attemptUpstream,
+} from './attempt.ts';
+import { type NativeExchange, nativeFor } from './native.ts';
+import { type ProxyRequest, upstreamBody } from './request.ts';
 import { retryDelayMs } from './retry-policy.ts';
 
 export type { PlannedTarget };
+
+/** What the dispatch stage hands the answer stage: the attempt that served, and how. */
+export interface Served {
+  value: AttemptSuccess;
+  provider: Provider;
+  target: TargetConfig;
+  /** The span of the attempt that served (telemetry on). */
+  span: AttemptSpan | undefined;
+  /** Served in the client's own format (./native.ts): its answer goes back untouched. */
+  asIs: NativeExchange | undefined;
+}
+
+/**
+ * The dispatch stage of the request path: the request to the planned targets (`dispatch`:
+ * retries, fallback), one trace span per attempt, failures that say a target is unwell
+ * counted toward its circuit; who served (or failed last) and after how many attempts goes
+ * to the response headers and the log line. Throws DispatchError when every target failed.
+ */
+export async function dispatchRequest(
+  input: {
+    plan: readonly PlannedTarget[];
+    request: ProxyRequest;
+    stream: boolean;
+    meta: RequestMeta;
+    signal: AbortSignal;
+    trace: RequestTrace | undefined;
+  },
+  deps: Pick<GatewayDeps, 'health' | 'random'>,
+  edge: Pick<Edge, 'note' | 'header' | 'waitUntil'>,
+): Promise<Served> {
+  const { plan, request, stream, meta, signal, trace } = input;
+  const { endpoint, body, native } = request;
+  let span: AttemptSpan | undefined;
+  let attemptNo = 0;
+  let outcome: DispatchOutcome;
+  try {
+    outcome = await dispatch(
+      plan,
+      async ({ provider, target }) => {
+        const asIs = nativeFor(provider, native);
+        const sent = upstreamBody(body, target.model, stream, provider.streamUsage);
+        const upstream = asIs
+          ? provider.native!.buildRequest({ ...asIs.body, model: target.model }, asIs.headers)
+          : await provider.buildRequest(endpoint, sent, meta);
+        const attemptSpan = trace?.attempt({
+          endpoint,
+          body: sent,
+          requestModel: String(body.model),
+          providerKind: provider.kind,
+          providerId: provider.id,
+          region: provider.region,
+          url: upstream.url,
+          attempt: ++attemptNo,
+        });
+        // Every upstream (cloud or origin) continues the trace from this attempt's span; the
+        // header is outside any signature (SigV4 and the origin's sign only their own list).
+        if (attemptSpan) upstream.headers.set('traceparent', attemptSpan.traceparent);
+        const result = await attemptUpstream(provider, upstream, stream, signal, !asIs);
+        if (attemptSpan && !result.ok) attemptSpan.failed(result.failure);
+        else if (attemptSpan && result.ok) {
+          if (result.value.kind !== 'json') attemptSpan.firstByte();
+          span = attemptSpan;
+        }
+        return result;
+      },
+      { random: deps.random, signal },
+    );
+  } catch (err) {
+    if (!(err instanceof DispatchError)) throw err;
+    recordHealth(deps.health, trace, plan, err.failures, edge);
+    if (err.last) edge.header('x-gateway-provider', err.last.provider.id);
+    edge.header('x-gateway-attempts', String(err.attempts));
+    edge.note({
+      provider: err.last?.provider.id,
+      upstream_model: err.last?.target.model,
+      attempts: err.attempts,
+      failures: err.failures.map((f) => f.message),
+    });
+    throw err;
+  }
+
+  const { value, attempts, failures } = outcome;
+  const { provider, target } = outcome.served;
+  recordHealth(deps.health, trace, plan, failures, edge);
+  const region = provider.region ?? 'global';
+  edge.header('x-gateway-provider', provider.id);
+  edge.header('x-gateway-region', region);
+  edge.header('x-gateway-attempts', String(attempts));
+  edge.note({ provider: provider.id, region, upstream_model: target.model, attempts });
+  if (failures.length > 0) edge.note({ failures: failures.map((f) => f.message) });
+  const asIs = nativeFor(provider, native);
+  if (native) edge.note({ native: asIs ? 'pass-through' : 'translated' });
+  return { value, provider, target, span, asIs };
+}
+
+/** Failures that say a target is unwell count toward opening its circuit (shared via Redis). */
+function recordHealth(
+  health: GatewayDeps['health'],
+  trace: RequestTrace | undefined,
+  plan: readonly PlannedTarget[],
+  failures: readonly AttemptFailure[],
+  edge: Pick<Edge, 'waitUntil'>,
+): void {
+  for (const failure of failures) {
+    const planned = plan.find((p) => p.provider.id === failure.provider);
+    if (planned && tripsCircuit(failure, planned.provider.kind)) {
+      const id = planned.provider.id;
+      const opened = health.recordFailure(id);
+      edge.waitUntil(opened.then((yes) => yes && trace?.circuitOpened(id)));
+    }
+  }
+}
 
 export interface DispatchOutcome {
   value: AttemptSuccess;

@@ -7,7 +7,7 @@
  * flushes spans (and metrics when due) in `waitUntil`. Off: nothing is built, every hook is
  * one undefined check. Names: ./semconv.ts (shared with origin/).
  */
-export { answerFacts } from './attributes.ts';
+export { type AnswerFacts, answerFacts } from './attributes.ts';
 export { endRequestTrace, requestTrace, tracing } from './middleware.ts';
 export { type AttemptSpan, RequestTrace } from './request.ts';
 export { TelemetryConfigError, type TelemetrySettings, telemetrySettings } from './settings.ts';
