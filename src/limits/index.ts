@@ -1,9 +1,9 @@
 /**
- * Limits and budgets. Contract: `admit(deps, facts, request, edge)` runs before any upstream call and either
- * throws (429 `rate_limit_exceeded` / `budget_exceeded`; 503 `limits_unavailable` when Redis
- * cannot be reached and `limits.failMode` is `closed`, or the key's fail-open allowance
- * (`limits.failOpen`, ./fail-open.ts) is spent; 500 when Redis answers a check with an
- * error) or returns an Admission whose `settle()` must be called once
+ * Limits and budgets. Contract: `admit(deps, facts, request, edge)` runs before any upstream
+ * call and either throws (429 `rate_limit_exceeded` / `budget_exceeded`; 503
+ * `limits_unavailable` when Redis cannot be reached and `limits.failMode` is `closed`, or the
+ * key's fail-open allowance (`limits.failOpen`, ./fail-open.ts) is spent; 500 when Redis
+ * answers a check with an error) or returns an Admission whose `settle()` must be called once
  * when the request is over: it corrects the token reservation with the real usage (a
  * negative-rate refund), replaces the budget reservation with the real cost, and adds the
  * usage counters, all through `waitUntil`, batched per isolate (`writeBehind`: written a

@@ -1,7 +1,7 @@
 /**
- * Routing. Contract: `routeRequest(deps, request, model, edge)` returns the ordered targets one request may
- * use — home region first (from `request.cf`, or `routing.trustedCountryHeader` when set, or
- * an allowed region header), then the other
+ * Routing. Contract: `routeRequest(deps, request, model, edge)` returns the ordered targets
+ * one request may use — home region first (from `request.cf`, or
+ * `routing.trustedCountryHeader` when set, or an allowed region header), then the other
  * allowed regions by proximity, global endpoints last, unhealthy targets at the very back —
  * or throws 403 `residency_blocked` when the request's zone allows none. It never returns a
  * target outside the zone, so failover (dispatch) cannot leave it either.
