@@ -180,5 +180,6 @@ function areaOf(file: string): string {
   const src = /^(src\/[^/]+)\//.exec(file);
   if (src) return src[1]!;
   const npm = /^npm:((?:@[^/]+\/)?[^/]+)/.exec(file);
-  return npm ? `npm:${npm[1]}` : file;
+  if (npm) return `npm:${npm[1]}`;
+  return file || '(native, unnamed)';
 }
