@@ -80,15 +80,14 @@ function detectorsOf(check: GuardrailCheck): Detector[] {
       ).map((k) => copy(SECRET_DETECTORS[k]));
     case 'keywords': {
       const words = [...check.words].sort((a, b) => b.length - a.length);
-      const flags = check.caseSensitive ? 'gu' : 'giu';
+      const flags = check.caseSensitive ? 'u' : 'iu';
+      const any = `(?:${words.map(escapeRegex).join('|')})`;
       return [
         {
           entity: 'keyword',
           placeholder: check.placeholder,
-          pattern: new RegExp(
-            `(?<![\\p{L}\\p{N}_])(?:${words.map(escapeRegex).join('|')})(?![\\p{L}\\p{N}_])`,
-            flags,
-          ),
+          pattern: new RegExp(`(?<![\\p{L}\\p{N}_])${any}(?![\\p{L}\\p{N}_])`, `g${flags}`),
+          needs: new RegExp(any, flags),
           maxChars: words[0]!.length + 1,
           starts: check.caseSensitive ? words : words.map((w) => w.toLowerCase()),
         },

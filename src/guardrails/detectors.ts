@@ -30,6 +30,9 @@ export interface Detector {
   inMatch?: RegExp;
   /** Every match starts with one of these (lower case when the pattern is case-insensitive). */
   starts?: readonly string[];
+  /** What every match contains (not global): a text it is not found in holds no match, so
+   * the stream scanner does not run the pattern over it. */
+  needs?: RegExp;
   /** The character before a match may not be one of these: the pattern's lookbehind, tested
    * outside the pattern so the engine can skip ahead to a possible first character (a
    * leading lookbehind makes it try every position). A refused match is searched again one
@@ -41,6 +44,8 @@ export interface Detector {
 }
 
 const digits = (s: string) => s.replace(/\D/g, '');
+const DIGIT = /\d/;
+const TWO_DIGITS = /\d\d/;
 
 /** SSA rules: area not 000, 666 or 900-999; group not 00; serial not 0000. */
 export function validSsn(ssn: string): boolean {
@@ -101,6 +106,7 @@ export const PII_DETECTORS = {
     placeholder: '[EMAIL]',
     pattern:
       /[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,6}\.[A-Za-z]{2,24}(?![A-Za-z0-9-])/g,
+    needs: /@/,
     maxChars: 64 + 1 + 64 * 7 + 25 + 1,
     notAfter: /[\w.%+-]/,
     inMatch: /[\w.%+@-]/,
@@ -115,6 +121,7 @@ export const PII_DETECTORS = {
       const n = digits(m).length;
       return m.startsWith('+') ? n >= 8 && n <= 15 : n === 10;
     },
+    needs: TWO_DIGITS,
     maxChars: 48,
     notAfter: /[\w+]/,
     inMatch: /[\d+(). -]/,
@@ -124,6 +131,7 @@ export const PII_DETECTORS = {
     placeholder: '[CREDIT_CARD]',
     pattern: /\d(?:[ -]?\d){12,18}(?!\d)/g,
     valid: validCard,
+    needs: DIGIT,
     maxChars: 40,
     notAfter: /[\d-]/,
     inMatch: /[\d -]/,
@@ -133,6 +141,7 @@ export const PII_DETECTORS = {
     placeholder: '[IBAN]',
     pattern: /[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])/g,
     valid: validIban,
+    needs: TWO_DIGITS,
     maxChars: 66,
     notAfter: /[A-Za-z0-9]/,
     inMatch: /[A-Z0-9 ]/,
@@ -143,6 +152,7 @@ export const PII_DETECTORS = {
     pattern:
       /(?:(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\w]|\.\d)|(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:]))/g,
     valid: (m) => m.includes('.') || validIpv6(m),
+    needs: /\d|:[\dA-Fa-f]{0,4}:/,
     maxChars: 42,
     notAfter: /[\w.:]/,
     inMatch: /[0-9A-Fa-f.:]/,
@@ -152,6 +162,7 @@ export const PII_DETECTORS = {
     placeholder: '[US_SSN]',
     pattern: /\d{3}-\d{2}-\d{4}(?![\d-])/g,
     valid: validSsn,
+    needs: /\d-\d/,
     maxChars: 12,
     notAfter: /[\d-]/,
     inMatch: /[\d-]/,
@@ -161,6 +172,7 @@ export const PII_DETECTORS = {
     placeholder: '[NATIONAL_ID]',
     pattern: /[XYZxyz]?\d{7,8}-?[A-Za-z](?![\w-])/g,
     valid: id('ES'),
+    needs: /\d{7}/,
     maxChars: 12,
     notAfter: /[\w-]/,
     inMatch: /[\w-]/,
@@ -173,6 +185,7 @@ export const PII_DETECTORS = {
     // the codice fiscale's check character (validator's isTaxID; its isIdentityCard IT is
     // the identity card number, which has none)
     valid: (text) => isTaxID(text.toUpperCase(), 'it-IT'),
+    needs: TWO_DIGITS,
     maxChars: 17,
     notAfter: /\w/,
     inMatch: /\w/,
@@ -182,6 +195,7 @@ export const PII_DETECTORS = {
     placeholder: '[NATIONAL_ID]',
     pattern: /\d{11}(?![\w-])/g,
     valid: id('PL'),
+    needs: /\d{11}/,
     maxChars: 12,
     notAfter: /[\w-]/,
     inMatch: /[\w-]/,
@@ -191,6 +205,7 @@ export const PII_DETECTORS = {
     placeholder: '[NATIONAL_ID]',
     pattern: /\d{6}[-+A]\d{3}[0-9A-Ya-y](?![\w-])/g,
     valid: id('FI'),
+    needs: /\d{6}[-+A]/,
     maxChars: 12,
     notAfter: /[\w-]/,
     inMatch: /[\w+-]/,
@@ -206,6 +221,7 @@ export const SECRET_DETECTORS = {
     entity: 'anthropic_key',
     placeholder: '[ANTHROPIC_KEY]',
     pattern: /sk-ant-(?:api|admin|oat)\d{2}-[A-Za-z0-9_-]{32,160}(?![\w-])/g,
+    needs: /sk-ant-/,
     maxChars: 180,
     notAfter: /[\w-]/,
     inMatch: TOKEN_CHAR,
@@ -215,6 +231,7 @@ export const SECRET_DETECTORS = {
     entity: 'openai_key',
     placeholder: '[OPENAI_KEY]',
     pattern: /sk-(?!ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200}(?![\w-])/g,
+    needs: /sk-/,
     maxChars: 212,
     notAfter: /[\w-]/,
     inMatch: TOKEN_CHAR,
@@ -224,6 +241,7 @@ export const SECRET_DETECTORS = {
     entity: 'google_api_key',
     placeholder: '[GOOGLE_API_KEY]',
     pattern: /AIza[0-9A-Za-z_-]{35}(?![\w-])/g,
+    needs: /AIza/,
     maxChars: 40,
     inMatch: TOKEN_CHAR,
     starts: ['AIza'],
@@ -232,6 +250,7 @@ export const SECRET_DETECTORS = {
     entity: 'aws_access_key',
     placeholder: '[AWS_ACCESS_KEY]',
     pattern: /(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}(?![A-Z0-9])/g,
+    needs: /A[KSBC][IC]A/,
     maxChars: 21,
     notAfter: /[A-Z0-9]/,
     inMatch: /[A-Z0-9]/,
@@ -243,6 +262,7 @@ export const SECRET_DETECTORS = {
     // A bare 40-character base64 string is any hash: only with its name beside it.
     pattern:
       /aws_?secret(?:_?access_?key)?["']?\s{0,4}[:=]\s{0,4}["']?[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])/gi,
+    needs: /aws/i,
     maxChars: 80,
     starts: ['aws'],
   },
@@ -250,6 +270,7 @@ export const SECRET_DETECTORS = {
     entity: 'github_token',
     placeholder: '[GITHUB_TOKEN]',
     pattern: /(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})(?!\w)/g,
+    needs: /gh[pousr]_|github_pat_/,
     maxChars: 267,
     inMatch: /\w/,
     starts: ['ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_', 'github_pat_'],
@@ -259,6 +280,7 @@ export const SECRET_DETECTORS = {
     placeholder: '[PRIVATE_KEY]',
     pattern:
       /-----BEGIN (?:[A-Z0-9]{1,10} ){0,3}PRIVATE KEY-----[\s\S]{0,16384}?-----END (?:[A-Z0-9]{1,10} ){0,3}PRIVATE KEY-----/g,
+    needs: /-----BEGIN /,
     maxChars: 16_384 + 2 * 70,
     starts: ['-----BEGIN '],
   },
@@ -266,6 +288,7 @@ export const SECRET_DETECTORS = {
     entity: 'jwt',
     placeholder: '[JWT]',
     pattern: /eyJ[A-Za-z0-9_-]{8,4096}\.eyJ[A-Za-z0-9_-]{8,4096}\.[A-Za-z0-9_-]{8,4096}(?![\w-])/g,
+    needs: /eyJ/,
     maxChars: 3 * 4100,
     inMatch: /[\w.-]/,
     starts: ['eyJ'],

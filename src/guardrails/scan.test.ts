@@ -222,6 +222,96 @@ describe('the stream scanner', () => {
     );
   });
 
+  it('a held-back prefix that turns out not to be a match goes out unchanged', () => {
+    for (const text of [
+      'ask-me later', // `sk-` begins, no key follows
+      'note 4111 1111 and more', // a card's first digits
+      'mail john.doe@ and then', // an email without a domain
+      '-----BEGIN PUBLIC KEY----- x', // a private key's start, not one
+      'eyJhbGciOi. short', // a JWT's start
+      'top secrets are fine', // a keyword's prefix, not the whole word
+    ]) {
+      expect(masked(text, all), text).toBe(text);
+      expect(streamed([...text], all), text).toBe(text);
+      expect(streamed(cut(text, [3, 7, 11]), all), text).toBe(text);
+    }
+  });
+
+  it('overlapping candidates and matches one after the other, in any pieces', () => {
+    const text =
+      'a@b.io,c@d.io 4111 1111 1111 1111 4242 4242 4242 4242 123-45-6789 sk-ant-x ' +
+      `sk-${'a'.repeat(24)} TOP SECRET top secret ${JWT}${JWT}`;
+    const whole = masked(text, all);
+    expect(whole).toContain('[EMAIL],[EMAIL]');
+    for (const size of [1, 2, 3, 5, 7, 13, 20, 64]) {
+      const pieces = text.match(new RegExp(`[^]{1,${size}}`, 'g'))!;
+      expect(streamed(pieces, all), `pieces of ${size}`).toBe(whole);
+    }
+  });
+
+  it('each check alone, in every-character and random pieces', () => {
+    const alone = [
+      mask('pii'),
+      mask('secrets'),
+      mask('keywords', { words: ['top secret'] }),
+      mask('pii', { entities: ['us_ssn'] }),
+    ];
+    for (const stages of alone) {
+      for (const sample of samples) {
+        expect(streamed([...sample], stages), sample).toBe(masked(sample, stages));
+        expect(streamed(cut(sample, [5, 9, 17]), stages), sample).toBe(masked(sample, stages));
+      }
+    }
+  });
+
+  it('a lookbehind sees what the earlier stage put in, not the input', () => {
+    // `_x` after `]` is a whole word, after `Q` it is not
+    const stages = [
+      ...mask('regex', { patterns: ['QQQ'], placeholder: '[Q]', maxMatchChars: 3 }),
+      ...mask('keywords', { words: ['_x'], caseSensitive: true }),
+    ];
+    const text = 'QQQ_x and more text';
+    expect(masked(text, stages)).toBe('[Q][REDACTED] and more text');
+    expect(streamed([...text], stages)).toBe('[Q][REDACTED] and more text');
+  });
+
+  it('stages that match what an earlier stage put in (placeholders), and custom regexes', () => {
+    const chained = [
+      ...mask('pii', { entities: ['email'] }),
+      ...mask('regex', { patterns: ['\\[EMAIL\\]\\s+\\d+'], placeholder: '[X]' }),
+      ...mask('keywords', { words: ['email'], caseSensitive: true }),
+      ...mask('pii', { entities: ['us_ssn'] }),
+      ...mask('regex', { patterns: ['QQQ'], placeholder: '[Q]', maxMatchChars: 3 }),
+      ...mask('keywords', { words: ['_x'], caseSensitive: true }),
+    ];
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.constantFrom(
+            'a@b.io ',
+            '12 ',
+            'email ',
+            'EMAIL ',
+            '123-45-6789',
+            'QQQ',
+            '_x',
+            'x',
+            ' ',
+          ),
+          {
+            maxLength: 12,
+          },
+        ),
+        fc.array(fc.nat(), { maxLength: 16 }),
+        (parts, at) => {
+          const text = parts.join('');
+          expect(streamed(cut(text, at), chained)).toBe(masked(text, chained));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('holds back only what could start a match, never the whole stream', () => {
     const scanner = new StreamScanner(all);
     const prose = 'The weather report says it will be sunny, with light winds. '.repeat(35);
