@@ -1,7 +1,9 @@
 /**
  * Instructions per request of each Worker on plain `workerd serve`, counted by valgrind's
- * callgrind (`node bench/callgrind.ts [--targets floor,gateway-noauth,gateway,gateway-tracing] [--modes
- * json,stream] [--requests 200] [--warmup 200] [--connections 1] [--ref REV] [--label NAME]`).
+ * callgrind (`node bench/callgrind.ts [--targets
+ * floor,gateway-noauth,gateway,gateway-tracing,gateway-guardrails] [--modes
+ * json,stream,prompt2k,answer2k] [--requests 200] [--warmup 200] [--connections 1] [--ref REV]
+ * [--label NAME]`).
  * `--ref REV[,REV...]`: the gateway targets are also measured as built from each commit
  * (`git archive` into a temporary tree sharing node_modules), named `<target>@REV`: before
  * and after in one run.
@@ -19,7 +21,7 @@
  * several connections how many share a Redis request depends on how fast the machine is
  * that moment; one at a time, every settlement gets its own, whatever the load. Streams:
  * the fake upstream pauses `--chunk-gap-ms` (25) between events, so each is its own read
- * whatever the load (see `setUpstreamGap`). About 3 minutes per target. Writes bench/results/callgrind[-label].json.
+ * whatever the load (see `setUpstream`). About 3 minutes per target. Writes bench/results/callgrind[-label].json.
  */
 import { execFileSync } from 'node:child_process';
 import {
@@ -36,7 +38,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildConsole } from '../tools/dev/console.ts';
 import { startOtlpReceiver } from '../tools/otlp/receiver.ts';
-import { API_KEY, bodyOf, drive, type Mode } from './lib/load.ts';
+import { API_KEY, bodyOf, drive, type Mode, setUpstreamStep, UPSTREAM_STEPS } from './lib/load.ts';
 import { killAllNow, ROOT, sleep, startBackends, stopAll } from './lib/processes.ts';
 import { bundle, startWorkerd } from './lib/workerd.ts';
 
@@ -97,10 +99,15 @@ try {
       },
       ready: '/health',
     },
+    'gateway-guardrails': {
+      b: gateway,
+      vars: { ...gatewayVars, GATEWAY_GUARDRAIL_POLICIES: 'default' },
+      ready: '/health',
+    },
   };
   for (const ref of refs) {
     const b = bundle('wrangler.toml', join(dir, `gateway@${ref}`), treeAt(ref));
-    for (const name of ['gateway-noauth', 'gateway', 'gateway-tracing']) {
+    for (const name of ['gateway-noauth', 'gateway', 'gateway-tracing', 'gateway-guardrails']) {
       setups[`${name}@${ref}`] = { ...setups[name]!, b };
     }
   }
@@ -125,7 +132,7 @@ try {
     results[name] = {};
     for (const mode of modes) {
       const url = `${server.url}/v1/chat/completions`;
-      await setUpstreamGap(mode === 'stream' ? Number(values['chunk-gap-ms']) : 0);
+      await setUpstream(mode);
       await drive(url, Array(warmup).fill(bodyOf(mode)), connections);
       execFileSync('callgrind_control', ['-z', pid], { stdio: 'ignore' });
       await drive(url, Array(requests).fill(bodyOf(mode)), connections);
@@ -149,18 +156,19 @@ try {
 }
 
 /**
- * The fake upstream's pause between stream events. Without one, how many events reach the
- * Worker in one read depends on timing (the upstream writes each event as soon as it can), and
- * so does the count; with a pause longer than the Worker takes per event under valgrind, each
- * event is its own read, as when a model streams tokens.
+ * The fake upstream's answer for `mode` (UPSTREAM_STEPS), with a pause between stream events.
+ * Without one, how many events reach the Worker in one read depends on timing (the upstream
+ * writes each event as soon as it can), and so does the count; with a pause longer than the
+ * Worker takes per event under valgrind, each event is its own read, as when a model streams
+ * tokens.
  */
-async function setUpstreamGap(ms: number): Promise<void> {
-  const res = await fetch(`${backends.upstream}/__default`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ step: ms > 0 ? { chunkDelayMs: ms } : {} }),
+function setUpstream(mode: Mode): Promise<void> {
+  const streams = (JSON.parse(bodyOf(mode)) as { stream?: boolean }).stream === true;
+  const gap = streams ? Number(values['chunk-gap-ms']) : 0;
+  return setUpstreamStep(backends.upstream, {
+    ...UPSTREAM_STEPS[mode],
+    ...(gap > 0 ? { chunkDelayMs: gap } : {}),
   });
-  if (!res.ok) throw new Error(`the fake upstream refused PUT /__default: ${res.status}`);
 }
 
 /** The repo's files at `rev`, in a temporary tree sharing this one's node_modules and console

@@ -1,7 +1,8 @@
 /**
  * A CPU profile of the gateway under load on plain `workerd serve` (`node bench/profile.ts
- * [--mode json|stream] [--auth] [--tracing] [--seconds 5]`; `--tracing`: OpenTelemetry on, to a
- * local OTLP receiver): the bundle `wrangler deploy --dry-run` writes,
+ * [--mode json|stream|prompt2k|answer2k] [--auth] [--tracing] [--guardrails] [--seconds 5]`;
+ * `--tracing`: OpenTelemetry on, to a local OTLP receiver; `--guardrails`:
+ * `GATEWAY_GUARDRAIL_POLICIES=default`): the bundle `wrangler deploy --dry-run` writes,
  * the bench's fake upstream and Upstash, autocannon at 32 connections, and V8's sampling
  * profiler over workerd's inspector protocol. Prints the functions with the most self time
  * and the share of time by source file (from the bundle's source map), and writes the
@@ -13,7 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort } from '../tools/dev/ports.ts';
 import { startOtlpReceiver } from '../tools/otlp/receiver.ts';
-import { API_KEY, type Mode, runLoad } from './lib/load.ts';
+import { API_KEY, type Mode, runLoad, setUpstreamStep, UPSTREAM_STEPS } from './lib/load.ts';
 import { ROOT, startBackends, stopAll } from './lib/processes.ts';
 import { bundle, startWorkerd } from './lib/workerd.ts';
 
@@ -22,6 +23,7 @@ const { values } = parseArgs({
     mode: { type: 'string', default: 'json' },
     auth: { type: 'boolean', default: false },
     tracing: { type: 'boolean', default: false },
+    guardrails: { type: 'boolean', default: false },
     seconds: { type: 'string', default: '5' },
   },
 });
@@ -44,11 +46,13 @@ try {
       ADMIN_TOKEN: 'bench-admin-token-unused',
       ...(values.auth ? {} : { GATEWAY_AUTH_ENABLED: 'false' }),
       ...(otlp ? { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url } : {}),
+      ...(values.guardrails ? { GATEWAY_GUARDRAIL_POLICIES: 'default' } : {}),
     },
     readyPath: '/health',
     inspectorPort,
   });
   const url = `${server.url}/v1/chat/completions`;
+  await setUpstreamStep(backends.upstream, UPSTREAM_STEPS[mode] ?? {});
   await runLoad(url, mode, { connections: 32, seconds: 2 }); // warm-up (JIT)
   const inspector = await connect(`ws://127.0.0.1:${inspectorPort}/main`);
   await inspector.send('Profiler.enable');
@@ -61,7 +65,7 @@ try {
   mkdirSync(out, { recursive: true });
   const file = join(
     out,
-    `profile-${mode}${values.auth ? '-auth' : ''}${otlp ? '-tracing' : ''}.cpuprofile`,
+    `profile-${mode}${values.auth ? '-auth' : ''}${otlp ? '-tracing' : ''}${values.guardrails ? '-guardrails' : ''}.cpuprofile`,
   );
   writeFileSync(file, JSON.stringify(profile));
   const map = JSON.parse(readFileSync(join(gateway.dir, `${gateway.main}.map`), 'utf8'));

@@ -37,7 +37,9 @@ import {
   percentile,
   type StreamStats,
   type StreamTiming,
+  setUpstreamStep,
   timeRequest,
+  UPSTREAM_STEPS,
 } from './lib/load.ts';
 import { type MeasuredRun, measureRun } from './lib/measure.ts';
 import { startPortkey } from './lib/portkey.ts';
@@ -92,8 +94,9 @@ const MODE_TARGETS: Record<Mode, string[]> = {
   json: ON_WORKERD ? [...LOADED, 'portkey'] : LOADED,
   stream: ON_WORKERD ? [...LOADED, 'portkey'] : LOADED,
   cached: ['floor', 'gateway'],
-  // its own phase (measureGuardrails), not in the main rounds
+  // their own phase (measureGuardrails), not in the main rounds
   prompt2k: [],
+  answer2k: [],
 };
 const GATEWAYS = [
   'gateway',
@@ -473,10 +476,29 @@ async function probePeer(target: Target) {
 
 /**
  * The default guardrail policy's cost: `gateway` and `gateway-guardrails` (the same with
- * `GATEWAY_GUARDRAIL_POLICIES=default`) back to back, each round, on the 2 KB prompt (JSON
- * answers); worker CPU ms per request, the difference per round.
+ * `GATEWAY_GUARDRAIL_POLICIES=default`) back to back, each round: on the 2 KB prompt (JSON
+ * answers; the request side and the answer read whole), and on a 2 KB answer streamed in
+ * 20-character deltas (`answer2k`, masked as it flows; 2 rounds of 2 s, a short phase); worker
+ * CPU ms per request, the difference per round.
  */
 async function measureGuardrails(targets: Target[]) {
+  const prompt = await pairedRuns(targets, 'prompt2k', SETTINGS);
+  const answerSettings = flags.quick ? SETTINGS : { ...SETTINGS, seconds: 2, rounds: 2 };
+  await setUpstreamStep(backends!.upstream, UPSTREAM_STEPS.answer2k!);
+  const answer = await pairedRuns(targets, 'answer2k', answerSettings).finally(() =>
+    setUpstreamStep(backends!.upstream, {}),
+  );
+  return {
+    ...prompt,
+    targetMs: GUARDRAIL_TARGET_MS,
+    met: prompt.addedCpuMs.median <= GUARDRAIL_TARGET_MS,
+    answer: { ...answer, settings: answerSettings },
+  };
+}
+
+/** `gateway` and `gateway-guardrails` on one mode, back to back each round (alternating which
+ * goes first); worker CPU added per request, per round. */
+async function pairedRuns(targets: Target[], mode: Mode, settings: typeof SETTINGS) {
   const [off, on] = ['gateway', 'gateway-guardrails'].map(
     (n) => targets.find((t) => t.name === n)!,
   );
@@ -484,11 +506,11 @@ async function measureGuardrails(targets: Target[]) {
     gateway: [],
     'gateway-guardrails': [],
   };
-  for (let r = 0; r < SETTINGS.rounds; r++) {
+  for (let r = 0; r < settings.rounds; r++) {
     for (const target of r % 2 === 0 ? [off!, on!] : [on!, off!]) {
-      const run = await measure(target, 'prompt2k');
+      const run = await measureRun(target, mode, settings, () => backends!.redisCpuMs());
       runs[target.name as keyof typeof runs].push(run);
-      log(`round ${r + 1} prompt2k ${target.name} ${fmt(run.rps, 0)} req/s`);
+      log(`round ${r + 1} ${mode} ${target.name} ${fmt(run.rps, 0)} req/s`);
     }
   }
   const addedCpuMs = ratio(
@@ -503,8 +525,6 @@ async function measureGuardrails(targets: Target[]) {
       'gateway-guardrails': summarise(runs['gateway-guardrails']),
     },
     addedCpuMs,
-    targetMs: GUARDRAIL_TARGET_MS,
-    met: addedCpuMs.median <= GUARDRAIL_TARGET_MS,
   };
 }
 
@@ -754,6 +774,10 @@ function formatReport(report: {
       `default guardrail policy, 2 KB prompt (json), gateway-guardrails - gateway: worker CPU ` +
         `+${fmt(g.addedCpuMs.median, 3)} ms/req (${fmt(g.addedCpuMs.min, 3)}..${fmt(g.addedCpuMs.max, 3)}), ` +
         `target <= +${g.targetMs} ms ${g.met ? 'met' : 'NOT met'}`,
+      `default guardrail policy, 2 KB answer streamed in 20-character deltas (answer2k), ` +
+        `gateway-guardrails - gateway: worker CPU +${fmt(g.answer.addedCpuMs.median, 3)} ms/req ` +
+        `(${fmt(g.answer.addedCpuMs.min, 3)}..${fmt(g.answer.addedCpuMs.max, 3)}; gateway ` +
+        `${fmt(g.answer.load.gateway.cpu?.worker ?? Number.NaN, 3)} ms/req)`,
     );
   }
   if (cache) {

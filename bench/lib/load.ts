@@ -21,6 +21,14 @@ const BODIES = {
     model: 'gpt-4o-mini',
     messages: [{ role: 'user', content: prompt2k() }],
   }),
+  // a streamed answer of that text in 20-character deltas (the fake upstream's step, below):
+  // what the default policy masks as it flows
+  answer2k: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: MESSAGES }),
+};
+
+/** What the fake upstream answers in a mode (its `PUT /__default` step), when not its default. */
+export const UPSTREAM_STEPS: Partial<Record<Mode, { content: string; pieceChars: number }>> = {
+  answer2k: { content: prompt2k(), pieceChars: 20 },
 };
 
 function prompt2k(): string {
@@ -31,6 +39,17 @@ function prompt2k(): string {
 }
 export type Mode = keyof typeof BODIES;
 export const bodyOf = (mode: Mode) => BODIES[mode];
+
+/** Every later request to the fake upstream outside a scenario follows `step` (`{}`: its
+ * default answer); tools/fakes/default-route.ts. */
+export async function setUpstreamStep(upstream: string, step: object): Promise<void> {
+  const res = await fetch(`${upstream}/__default`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ step }),
+  });
+  if (!res.ok) throw new Error(`the fake upstream refused PUT /__default: ${res.status}`);
+}
 
 /** A chat request the gateway caches (`temperature: 0`), one per distinct prompt. */
 export function deterministicBody(prompt: string): string {

@@ -47,6 +47,7 @@ export interface Step {
   closeAfterChunks?: number; // write this many stream chunks, then cut the connection (no [DONE])
   hangAfterChunks?: number; // write this many stream chunks, then go silent, connection open
   content?: string; // reply text (default: "Hello! This is the fake upstream.")
+  pieceChars?: number; // stream the reply in pieces of this many characters (default: a word each)
   toolCall?: { name: string; arguments: string }; // reply with this tool call instead of text
   requireAuth?: boolean; // false: accept requests without a key (keyless OpenAI-compatible hosts)
 }
@@ -173,9 +174,11 @@ function inputTokens(input: unknown): number {
   return Array.isArray(input) ? input.reduce<number>((sum, x) => sum + inputTokens(x), 0) : 0;
 }
 
-/** The reply split into token pieces (/\S+\s*\/g), cut at max_(completion_)tokens. */
+/** The reply split into token pieces (/\S+\s*\/g, or `pieceChars` each), cut at
+ * max_(completion_)tokens. */
 function generate(step: Step, body: Json): { pieces: string[]; finish: string } {
-  const pieces = (step.content ?? DEFAULT_REPLY).match(/\S+\s*/g) ?? [];
+  const piece = step.pieceChars ? new RegExp(`[^]{1,${step.pieceChars}}`, 'g') : /\S+\s*/g;
+  const pieces = (step.content ?? DEFAULT_REPLY).match(piece) ?? [];
   const max = body.max_completion_tokens ?? body.max_tokens;
   if (typeof max !== 'number' || max >= pieces.length) return { pieces, finish: 'stop' };
   return { pieces: pieces.slice(0, max), finish: 'length' };
