@@ -8,7 +8,9 @@
  * can begin in it and holds back only the tail where one could: a position is held when it
  * is within `maxChars` of the end, every character after it may belong to a match
  * (`inMatch`), and the text from it is, or begins, one of the detector's `starts`. Stages are
- * chained, so a stream holds back at most the sum of its stages' tails. Matches are found as
+ * chained, so a stream holds back at most the sum of its stages' tails. A stage runs its
+ * pattern over its held text and the new piece only when they contain what every match
+ * contains (`needs`); otherwise it only moves its hold. Matches are found as
  * the pattern's own global scan finds them (a match that fails its checksum is skipped whole),
  * so both modes see the same matches.
  */

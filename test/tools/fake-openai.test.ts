@@ -164,6 +164,14 @@ describe('chat completions', () => {
     expect(last.usage).toMatchObject({ prompt_tokens: 12, completion_tokens: 4, total_tokens: 16 });
   });
 
+  it('streams the reply in pieces of pieceChars characters when a step says so', async () => {
+    const s = await scenario({ content: 'alpha beta gamma delta', pieceChars: 5 });
+    const stream = await s.client().chat.completions.create({ model: 'm', messages, stream: true });
+    const deltas: string[] = [];
+    for await (const chunk of stream) deltas.push(chunk.choices[0]?.delta.content ?? '');
+    expect(deltas.filter((d) => d !== '')).toEqual(['alpha', ' beta', ' gamm', 'a del', 'ta']);
+  });
+
   it('has no usage key at all without include_usage, and ends with [DONE]', async () => {
     const s = await scenario({ content: 'one two three' });
     const res = await post(`${s.baseUrl}/v1/chat/completions`, {
