@@ -214,9 +214,10 @@ async function main(): Promise<void> {
     ]),
   ) as Record<Mode, Record<string, Run[]>>;
   for (let r = 0; r < SETTINGS.rounds; r++) {
-    const order = r % 2 === 0 ? targets : [...targets].reverse();
     for (const mode of MODES) {
-      for (const target of order.filter((t) => MODE_TARGETS[mode].includes(t.name))) {
+      // in MODE_TARGETS' order (pairs compared per round run back to back), reversed every other round
+      const inOrder = MODE_TARGETS[mode].flatMap((n) => targets.filter((t) => t.name === n));
+      for (const target of r % 2 === 0 ? inOrder : inOrder.reverse()) {
         const run = await measure(target, mode);
         runs[mode][target.name]!.push(run);
         log(`round ${r + 1} ${mode.padEnd(6)} ${target.name.padEnd(8)} ${fmt(run.rps, 0)} req/s`);
