@@ -91,10 +91,11 @@ export function originTelemetry(settings: TelemetrySettings): OriginTelemetry {
     ],
   });
   const meter = meters.getMeter('edge-llm-origin');
+  const names = GEN_AI_NAMES[settings.genAi];
   return {
     tracer: spans.getTracer('edge-llm-origin'),
-    genAi: new GenAiClientMetrics(meter, GEN_AI_NAMES[settings.genAi]),
-    names: GEN_AI_NAMES[settings.genAi],
+    genAi: new GenAiClientMetrics(meter, names),
+    names,
     requests: meter.createCounter(METRICS.requests, { unit: '{request}' }),
     async shutdown() {
       await Promise.allSettled([spans.shutdown(), meters.shutdown()]);

@@ -16,6 +16,7 @@ export class GenAiClientMetrics {
   readonly operationDuration: Histogram;
   readonly timeToFirstChunk: Histogram;
   readonly #tokens: Record<TokenType, Histogram>;
+  /** One histogram for both types, told apart by `gen_ai.token.type`. */
   readonly #typed: boolean;
 
   constructor(meter: Meter, names: GenAiNames) {
@@ -26,10 +27,8 @@ export class GenAiClientMetrics {
         advice: { explicitBucketBoundaries: TOKEN_BUCKETS },
       });
     const input = tokens(names.tokenUsage.input);
-    const output =
-      names.tokenUsage.output === names.tokenUsage.input ? input : tokens(names.tokenUsage.output);
-    this.#tokens = { input, output };
-    this.#typed = names.tokenTypeAttribute;
+    this.#typed = names.tokenUsage.output === names.tokenUsage.input;
+    this.#tokens = { input, output: this.#typed ? input : tokens(names.tokenUsage.output) };
     this.operationDuration = meter.createHistogram(names.operationDuration, {
       unit: 's',
       description: 'GenAI operation duration.',

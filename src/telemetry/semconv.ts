@@ -128,10 +128,9 @@ export interface GenAiNames {
   inferenceSpanName(operation: string, model: string | undefined): string;
   operationDuration: string;
   timeToFirstChunk: string;
-  /** The histogram of each token type. */
+  /** The histogram of each token type; one name for both: a histogram whose points carry
+   * `gen_ai.token.type`. */
   tokenUsage: Record<'input' | 'output', string>;
-  /** Whether the token histograms carry `gen_ai.token.type` (one histogram for both). */
-  tokenTypeAttribute: boolean;
 }
 
 export const GEN_AI_NAMES: Record<GenAiVersion, GenAiNames> = {
@@ -140,7 +139,6 @@ export const GEN_AI_NAMES: Record<GenAiVersion, GenAiNames> = {
     operationDuration: METRICS.operationDuration,
     timeToFirstChunk: METRICS.timeToFirstChunk,
     tokenUsage: { input: METRICS.tokenUsage, output: METRICS.tokenUsage },
-    tokenTypeAttribute: true,
   },
   latest_experimental: {
     inferenceSpanName: () => 'gen_ai.client.inference',
@@ -150,7 +148,6 @@ export const GEN_AI_NAMES: Record<GenAiVersion, GenAiNames> = {
       input: 'gen_ai.client.inference.usage.input_tokens',
       output: 'gen_ai.client.inference.usage.output_tokens',
     },
-    tokenTypeAttribute: false,
   },
 };
 
