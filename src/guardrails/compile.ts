@@ -4,7 +4,7 @@
  * `lastIndex`) or a verdict check (prompt size, JSON schema, webhook). Pure.
  */
 import type { GatewayConfig, GuardrailCheck, GuardrailsConfig } from '../config/index.ts';
-import { type Detector, PII_DETECTORS, SECRET_DETECTORS } from './detectors.ts';
+import { type Detector, escapeRegex, PII_DETECTORS, SECRET_DETECTORS } from './detectors.ts';
 import type { Action } from './scan.ts';
 
 export interface CompiledCheck {
@@ -52,8 +52,6 @@ export function policyNames(
 function copy(d: Detector): Detector {
   return { ...d, pattern: new RegExp(d.pattern.source, d.pattern.flags) };
 }
-
-const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 function compileCheck(policy: string, check: GuardrailCheck): CompiledCheck {
   const on = check.on;

@@ -43,6 +43,9 @@ export interface Detector {
   find?: (text: string, from: number) => { index: number; 0: string } | null;
 }
 
+/** `s` as a literal inside a pattern. */
+export const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 const digits = (s: string) => s.replace(/\D/g, '');
 const DIGIT = /\d/;
 const TWO_DIGITS = /\d\d/;
@@ -97,6 +100,44 @@ export function findEmail(text: string, from: number): { index: number; 0: strin
   return null;
 }
 
+/**
+ * A `find` for a pattern whose every match contains an `anchor` character (global search)
+ * and, up to it, only `inMatch` characters: only the positions in the run of those before
+ * each anchor are tried, in order, so it gives the pattern's global-scan matches. Hand-written
+ * because without a literal first character the engine tries the pattern at every position
+ * of the text (the IP pattern: ≈ 30 µs per 2 KB of prose).
+ */
+export function anchoredFind(
+  pattern: RegExp,
+  anchor: RegExp,
+  inMatch: RegExp,
+  maxChars: number,
+): NonNullable<Detector['find']> {
+  const sticky = new RegExp(pattern.source, `${pattern.flags.replace(/[gy]/g, '')}y`);
+  const anchors = new RegExp(anchor.source, `${anchor.flags.replace(/[gy]/g, '')}g`);
+  return (text, from) => {
+    /** Positions before it were tried. */
+    let tried = from;
+    anchors.lastIndex = from;
+    for (let a = anchors.exec(text); a; a = anchors.exec(text)) {
+      let start = a.index;
+      while (start > tried && a.index - start < maxChars && inMatch.test(text[start - 1]!)) start--;
+      for (let at = start; at <= a.index; at++) {
+        sticky.lastIndex = at;
+        const m = sticky.exec(text);
+        if (m) return m;
+      }
+      tried = a.index + 1;
+      anchors.lastIndex = tried;
+    }
+    return null;
+  };
+}
+
+const IP =
+  /(?:(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\w]|\.\d)|(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:]))/g;
+const IP_CHAR = /[0-9A-Fa-f.:]/;
+
 const id = (locale: 'ES' | 'PL' | 'FI') => (text: string) =>
   isIdentityCard(text.toUpperCase(), locale);
 
@@ -149,13 +190,14 @@ export const PII_DETECTORS = {
   ip: {
     entity: 'ip',
     placeholder: '[IP_ADDRESS]',
-    pattern:
-      /(?:(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\w]|\.\d)|(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:]))/g,
+    pattern: IP,
     valid: (m) => m.includes('.') || validIpv6(m),
-    needs: /\d|:[\dA-Fa-f]{0,4}:/,
+    needs: /\d\.\d|:[\dA-Fa-f]{0,4}:/,
     maxChars: 42,
     notAfter: /[\w.:]/,
-    inMatch: /[0-9A-Fa-f.:]/,
+    inMatch: IP_CHAR,
+    // an IPv4 address has dots, an IPv6 one colons
+    find: anchoredFind(IP, /[.:]/, IP_CHAR, 42),
   },
   us_ssn: {
     entity: 'us_ssn',

@@ -13,6 +13,7 @@ import type { AppEnv } from '../context.ts';
 import { errors, type GatewayError } from '../errors.ts';
 import { annotateRequestLog, holdRequestLog } from '../observability/index.ts';
 import { isObj, type Json } from '../providers/json.ts';
+import type { Answer } from '../proxy/answer.ts';
 import type { NativeExchange } from '../proxy/native.ts';
 import { openAIErrorEvent } from '../proxy/stream-relay.ts';
 import { estimatePromptTokens } from '../usage/index.ts';
@@ -97,19 +98,15 @@ export class RequestGuard {
 
   /**
    * The answer the client gets: a JSON answer masked (or refused: throws), a stream
-   * rewritten as it flows. Other answers (errors, embeddings' vectors) go as they are.
+   * rewritten as it flows. Other answers (embeddings' vectors) go as they are.
    */
-  async guardAnswer(res: Response, request: GuardedRequest): Promise<Response> {
-    if (!this.guardsAnswers || res.status !== 200 || !res.body) return res;
+  async guardAnswer(answer: Answer, request: GuardedRequest): Promise<Answer> {
+    if (!this.guardsAnswers) return answer;
+    const { body, headers } = answer;
     const format = answerFormat(request);
-    const type = res.headers.get('content-type') ?? '';
-    if (type.startsWith('text/event-stream')) return this.guardStreamAnswer(res, request, format);
-    if (!type.startsWith('application/json')) return res;
-    const text = await res.text();
-    const guarded = await this.checkAnswer(text, request, format);
-    const headers = new Headers(res.headers);
-    headers.delete('content-length');
-    return new Response(guarded, { status: res.status, headers });
+    if (typeof body !== 'string')
+      return { body: this.guardStreamAnswer(body, request, format), headers };
+    return { body: await this.checkAnswer(body, request, format), headers };
   }
 
   private async checkAnswer(text: string, request: GuardedRequest, format: AnswerFormat) {
@@ -143,13 +140,17 @@ export class RequestGuard {
     return answer === original ? text : JSON.stringify(answer);
   }
 
-  private guardStreamAnswer(res: Response, request: GuardedRequest, format: AnswerFormat) {
+  private guardStreamAnswer(
+    body: ReadableStream<Uint8Array>,
+    request: GuardedRequest,
+    format: AnswerFormat,
+  ): ReadableStream<Uint8Array> {
     const stages = this.checks
       .filter((check) => check.response && check.detectors.length > 0)
       .flatMap((check) => this.stages(check, 'response'));
-    if (stages.length === 0) return res;
+    if (stages.length === 0) return body;
     const release = holdRequestLog(this.c);
-    const body = guardStream(res.body!, {
+    return guardStream(body, {
       format,
       stages,
       errorEvent: request.native?.errorEvent ?? openAIErrorEvent,
@@ -161,7 +162,6 @@ export class RequestGuard {
         });
       },
     });
-    return new Response(body, { status: res.status, headers: res.headers });
   }
 
   /** Masks the text of `holder.body` with `stages`; the first block finding, if any. */

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { guardrailsSchema } from '../config/index.ts';
 import { compiledPolicies } from './compile.ts';
+import { PII_DETECTORS, SECRET_DETECTORS } from './detectors.ts';
 import { type Action, type Stage, StreamScanner, scanText } from './scan.ts';
 
 /** The stages of one policy made of `checks` (as the config would give them). */
@@ -102,6 +103,83 @@ describe('PII detectors: true and false positives', () => {
     const stages = mask('pii');
     expect(masked('mail john.doe@example.com, card 4111 1111 1111 1111, ip 10.0.0.1', stages)).toBe(
       'mail [EMAIL], card [CREDIT_CARD], ip [IP_ADDRESS]',
+    );
+  });
+});
+
+describe("detectors' shortcuts give the pattern's own results", () => {
+  const detectors = [...Object.values(PII_DETECTORS), ...Object.values(SECRET_DETECTORS)];
+  const text = fc
+    .array(
+      fc.oneof(
+        fc.constantFrom(
+          '192.168.1.1',
+          '10.0.0.256',
+          '2001:db8::1',
+          'fe80::1ff:fe23:4567:890a',
+          '12:30:45',
+          '1.2.3',
+          'john.doe@example.com',
+          '4111 1111 1111 1111',
+          'sk-ant-api03-',
+          'AKIA',
+        ),
+        fc.string({
+          unit: fc.constantFrom('a', 'f', 'Z', '0', '1', '9', ' ', '.', ':', '-', '@', '_', 'é'),
+        }),
+      ),
+      { maxLength: 8 },
+    )
+    .map((parts) => parts.join(''));
+  type Found = { index: number; 0: string } | null;
+  /** The matches from `from`, a refused one (`notAfter`) searched again one further on. */
+  const accepted = (
+    search: (from: number) => Found,
+    t: string,
+    from: number,
+    notAfter?: RegExp,
+  ) => {
+    const out: { index: number; text: string }[] = [];
+    for (let m = search(from); m; m = search(from)) {
+      if (notAfter && m.index > 0 && notAfter.test(t[m.index - 1]!)) {
+        from = m.index + 1;
+        continue;
+      }
+      out.push({ index: m.index, text: m[0] });
+      from = m.index + Math.max(1, m[0].length);
+    }
+    return out;
+  };
+
+  it('a detector with its own search finds what its pattern finds, from any index (property)', () => {
+    const searching = detectors.filter((d) => 'find' in d);
+    expect(searching.map((d) => d.entity)).toEqual(['email', 'ip']);
+    fc.assert(
+      fc.property(text, fc.nat(), (t, n) => {
+        const from = n % (t.length + 1);
+        for (const d of searching) {
+          const scan = (at: number) => {
+            d.pattern.lastIndex = at;
+            return d.pattern.exec(t);
+          };
+          expect(
+            accepted((at) => d.find(t, at), t, from, d.notAfter),
+            d.entity,
+          ).toEqual(accepted(scan, t, from, d.notAfter));
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('every match contains what its detector `needs` (property)', () => {
+    fc.assert(
+      fc.property(text, (t) => {
+        for (const d of detectors) {
+          for (const m of t.matchAll(d.pattern)) expect(m[0], d.entity).toMatch(d.needs);
+        }
+      }),
+      { numRuns: 500 },
     );
   });
 });
@@ -261,6 +339,19 @@ describe('the stream scanner', () => {
         expect(streamed([...sample], stages), sample).toBe(masked(sample, stages));
         expect(streamed(cut(sample, [5, 9, 17]), stages), sample).toBe(masked(sample, stages));
       }
+    }
+  });
+
+  it("case-insensitive starts are held by the engine's own folding, in any pieces", () => {
+    // `ſ` (long s) matches `s` and `K` (Kelvin sign) matches `k` under `iu`; `İ` lower-cases
+    // to two characters, which must not shift where the hold begins
+    const stages = mask('keywords', { words: ['secret', 'kilo'] });
+    for (const sample of ['the ſecret word', 'a \u212Ailo of it', 'İİ secret.', 'İİ ſECRET']) {
+      const whole = masked(sample, stages);
+      expect(whole, sample).toContain('[REDACTED]');
+      expect(streamed([...sample], stages), sample).toBe(whole);
+      for (let at = 1; at < sample.length; at++)
+        expect(streamed(cut(sample, [at]), stages), `${sample} at ${at}`).toBe(whole);
     }
   });
 

@@ -12,9 +12,9 @@
  * pattern over its held text and the new piece only when they contain what every match
  * contains (`needs`); otherwise it only moves its hold. Matches are found as
  * the pattern's own global scan finds them (a match that fails its checksum is skipped whole),
- * so both modes see the same matches.
+ * so both modes see the same matches. A text without what a stage `needs` skips it in both.
  */
-import type { Detector } from './detectors.ts';
+import { type Detector, escapeRegex } from './detectors.ts';
 
 export type Action = 'block' | 'mask' | 'flag';
 
@@ -56,6 +56,8 @@ export function scanText(
 ): { text: string; blocked: Tally | undefined } {
   let blocked: Tally | undefined;
   for (const stage of stages) {
+    const { needs } = planOf(stage.detector);
+    if (needs && !found(needs, text, 0)) continue;
     const out = runStage(stage, '', text, text.length, options.count !== false);
     text = out.text;
     blocked ??= out.blocked;
@@ -119,6 +121,10 @@ interface Plan {
   firsts: Set<number>;
   longest: number;
   needs: RegExp | undefined;
+  /** Case-insensitive patterns: where a start is, or begins and runs to the end, by the
+   * pattern's own flags (so the engine's case folding: a lower-cased copy of the text can
+   * differ from it in length, and in what it folds, e.g. `ſ` matching `s` under `iu`). */
+  folded: { start: RegExp; prefix: RegExp } | undefined;
 }
 
 const plans = new WeakMap<Detector, Plan>();
@@ -135,6 +141,7 @@ function planOf(detector: Detector): Plan {
       firsts: new Set(starts.map((s) => s.charCodeAt(0))),
       longest: Math.max(0, ...starts.map((s) => s.length)),
       needs: needs && new RegExp(needs.source, `${needs.flags.replace(/[gy]/g, '')}g`),
+      folded: detector.pattern.ignoreCase && starts.length > 0 ? foldedStarts(detector) : undefined,
     };
     plans.set(detector, plan);
   }
@@ -161,9 +168,30 @@ function holdFrom(plan: Plan, text: string, start: number, end: number): number 
     from = i;
   }
   if (!d.starts || from === end) return from;
-  if (!d.pattern.ignoreCase) return firstStart(plan, text, from, end);
-  const tail = text.slice(from, end).toLowerCase();
-  return from + firstStart(plan, tail, 0, tail.length);
+  if (!plan.folded) return firstStart(plan, text, from, end);
+  return from + firstFoldedStart(plan, plan.folded, text.slice(from, end));
+}
+
+function foldedStarts(d: Detector): { start: RegExp; prefix: RegExp } {
+  const flags = d.pattern.flags.replace(/[gy]/g, '');
+  const chars = (s: string) => [...s].map(escapeRegex);
+  // `abc` begins the text's end: `a(?:b(?:c)?)?$`
+  const prefixOf = (s: string) => chars(s).reduceRight((rest, c) => `${c}(?:${rest})?`, '');
+  return {
+    start: new RegExp(d.starts!.map(escapeRegex).join('|'), `${flags}g`),
+    prefix: new RegExp(`(?:${d.starts!.map(prefixOf).join('|')})$`, `${flags}y`),
+  };
+}
+
+/** `firstStart` for a case-insensitive pattern, in `tail` (the text to its end). */
+function firstFoldedStart(plan: Plan, folded: NonNullable<Plan['folded']>, tail: string): number {
+  folded.start.lastIndex = 0;
+  const first = folded.start.exec(tail)?.index ?? tail.length;
+  for (let q = Math.max(0, tail.length - plan.longest + 1); q < first; q++) {
+    folded.prefix.lastIndex = q;
+    if (folded.prefix.test(tail)) return q;
+  }
+  return first;
 }
 
 /** The first index of `text[from, end)` where one of the plan's `starts` is, or begins and

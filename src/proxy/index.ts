@@ -32,15 +32,15 @@ export type { ProxyRequest } from './request.ts';
 /** The request through the guardrails that apply (src/guardrails), then to the upstream. */
 export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<Response> {
   const guard = RequestGuard.for(c);
-  if (!guard) return forward(c, request);
+  if (!guard) return respond(c, await forward(c, request));
   annotateRequestLog(c, { model: String(request.body.model) });
   // the request's messages are final here (parsed, translated, rendered): checked once for
   // every ingress, before routing, the cache and dispatch see them
   await guard.checkRequest(request);
-  return guard.guardAnswer(await forward(c, request), request);
+  return respond(c, await guard.guardAnswer(await forward(c, request), request));
 }
 
-async function forward(c: Context<AppEnv>, request: ProxyRequest): Promise<Response> {
+async function forward(c: Context<AppEnv>, request: ProxyRequest): Promise<Answer> {
   const { deps, trace } = c.var;
   const [facts, edge] = [factsOf(c), edgeOf(c)];
   const { endpoint, body, model, native } = request;
@@ -61,7 +61,7 @@ async function forward(c: Context<AppEnv>, request: ProxyRequest): Promise<Respo
   if (cached.status === 'HIT') {
     const { chargeHits } = deps.config.cache;
     const input = { stream, clientWantsUsage, native, chargeHits, admission, startedAt };
-    return respond(c, answerFromCache(cached, input, edge));
+    return answerFromCache(cached, input, edge);
   }
 
   // dispatch: retries and fallback until a target answers
@@ -75,10 +75,7 @@ async function forward(c: Context<AppEnv>, request: ProxyRequest): Promise<Respo
     throw err.error;
   }
   // answer: JSON, or a relayed stream; settled when complete
-  return respond(
-    c,
-    answer(served, { request, clientWantsUsage, cached, admission, startedAt }, edge),
-  );
+  return answer(served, { request, clientWantsUsage, cached, admission, startedAt }, edge);
 }
 
 function respond(c: Context<AppEnv>, { body, headers }: Answer): Response {
