@@ -14,13 +14,13 @@ import { errors, type GatewayError } from '../errors.ts';
 import { annotateRequestLog, holdRequestLog } from '../observability/index.ts';
 import { isObj, type Json } from '../providers/json.ts';
 import type { NativeExchange } from '../proxy/native.ts';
-import { openAIErrorEvent } from '../proxy/stream-relay.ts';
+import { type EventStage, openAIErrorEvent } from '../proxy/stream-relay.ts';
 import { estimatePromptTokens } from '../usage/index.ts';
 import { type CompiledCheck, compiledPolicies, policyNames } from './compile.ts';
 import { mapText, textsOf } from './fields.ts';
 import { conforms, requestedSchema } from './json-schema.ts';
 import { type GuardrailDecision, type Stage, scanText, type Tally } from './scan.ts';
-import { type AnswerFormat, guardStream } from './stream.ts';
+import { type AnswerFormat, guardStage, guardStream, type StreamGuardOptions } from './stream.ts';
 import { callWebhook } from './webhook.ts';
 
 export { type CompiledCheck, compiledPolicies, policyNames } from './compile.ts';
@@ -103,7 +103,7 @@ export class RequestGuard {
     if (!this.guardsAnswers || res.status !== 200 || !res.body) return res;
     const format = answerFormat(request);
     const type = res.headers.get('content-type') ?? '';
-    if (type.startsWith('text/event-stream')) return this.guardStreamAnswer(res, request, format);
+    if (type.startsWith('text/event-stream')) return this.guardStreamAnswer(res, request);
     if (!type.startsWith('application/json')) return res;
     const text = await res.text();
     const guarded = await this.checkAnswer(text, request, format);
@@ -143,14 +143,42 @@ export class RequestGuard {
     return answer === original ? text : JSON.stringify(answer);
   }
 
-  private guardStreamAnswer(res: Response, request: GuardedRequest, format: AnswerFormat) {
-    const stages = this.checks
+  /**
+   * The guard of a streamed answer as the relay's event stage (src/proxy/stream-relay.ts),
+   * for a stream the relay writes in the client's format: made when the answer stage calls
+   * for it, and then `guardAnswer` leaves that stream alone. Undefined when no check scans
+   * streamed answers.
+   */
+  streamStage(request: GuardedRequest): (() => EventStage) | undefined {
+    if (!this.guardsAnswers || this.streamStages().length === 0) return undefined;
+    return () => {
+      this.staged = true;
+      return guardStage(this.streamOptions(request, this.streamStages()));
+    };
+  }
+
+  /** Whether the relay took the stream stage (the stream is guarded as it is written). */
+  private staged = false;
+
+  private guardStreamAnswer(res: Response, request: GuardedRequest) {
+    if (this.staged) return res;
+    const stages = this.streamStages();
+    if (stages.length === 0) return res;
+    const body = guardStream(res.body!, this.streamOptions(request, stages));
+    return new Response(body, { status: res.status, headers: res.headers });
+  }
+
+  private streamStages(): Stage[] {
+    return this.checks
       .filter((check) => check.response && check.detectors.length > 0)
       .flatMap((check) => this.stages(check, 'response'));
-    if (stages.length === 0) return res;
+  }
+
+  /** The stream guard's options; the request's log line waits for its end. */
+  private streamOptions(request: GuardedRequest, stages: Stage[]): StreamGuardOptions {
     const release = holdRequestLog(this.c);
-    const body = guardStream(res.body!, {
-      format,
+    return {
+      format: answerFormat(request),
       stages,
       errorEvent: request.native?.errorEvent ?? openAIErrorEvent,
       blockedError: (tally) => this.blockedError(tally).toBody().error,
@@ -160,8 +188,7 @@ export class RequestGuard {
           ...(blocked ? { stream_end: 'guardrail_blocked', error_code: 'guardrail_blocked' } : {}),
         });
       },
-    });
-    return new Response(body, { status: res.status, headers: res.headers });
+    };
   }
 
   /** Masks the text of `holder.body` with `stages`; the first block finding, if any. */

@@ -1,6 +1,6 @@
 /**
- * Guardrails on a streamed answer, as it flows: the client's SSE stream (OpenAI chunks,
- * Anthropic events or Responses events) is parsed event by event, each text delta (one
+ * Guardrails on a streamed answer, as it flows: each event the client gets (OpenAI chunks,
+ * Anthropic events or Responses events) is rewritten on its way; each text delta (one
  * channel per choice, content block or output item) goes through its own `StreamScanner`,
  * and the event goes on with the text that is final so far. Held-back text goes out with
  * the channel's closing event (an OpenAI chunk with a finish_reason, before Anthropic's
@@ -8,12 +8,16 @@
  * delta. Events that repeat the whole text (Responses' done/completed events) are masked as a
  * whole, which gives the same text (the scanner's property). A `block` finding ends the
  * stream with the format's error event; the event that held the finding is not sent.
- * Pull-based, like the relay: one upstream read per client read.
+ * `guardStage` is that rewriter as the relay's event stage (src/proxy/stream-relay.ts): an
+ * event whose text did not change goes on as the same `data` string. `guardStream` runs it
+ * over an SSE body, for a stream the relay does not write itself (one translated into the
+ * client's format after the relay).
  */
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { createParser } from 'eventsource-parser';
 import type { ErrorBody } from '../errors.ts';
 import { isObj, type Json } from '../providers/json.ts';
-import { encodeEvent } from '../sse/index.ts';
+import type { EventStage } from '../proxy/stream-relay.ts';
+import { encodeEvent, type StoredEvent } from '../sse/index.ts';
 import { mapText } from './fields.ts';
 import { type Stage, StreamScanner, scanText, type Tally } from './scan.ts';
 
@@ -30,82 +34,88 @@ export interface StreamGuardOptions {
   onEnd: (blocked: Tally | undefined) => void;
 }
 
-interface Out {
-  data: string;
-  event?: string | undefined;
-}
+type Out = StoredEvent;
 
 interface Rewriter {
-  event(e: EventSourceMessage): Out[];
+  /** The events to send for `e`: `e` itself (rewritten or not) last, any added ones before. */
+  event(e: StoredEvent): Out[];
   /** What is still held when the upstream's stream ends. */
   end(): Out[];
 }
 
+/** The guard as an event stage of the relay. */
+export function guardStage(options: StreamGuardOptions): EventStage {
+  const channels = new Channels(options.stages);
+  const rewriter = REWRITERS[options.format](channels);
+  let blocked: Tally | undefined;
+  let closed = false;
+  const unlessBlocked = (outs: Out[]): Out[] | null => {
+    blocked = channels.blocked;
+    return blocked ? null : outs;
+  };
+  return {
+    event: (data, event) => unlessBlocked(rewriter.event({ data, event })),
+    end: () => unlessBlocked(rewriter.end()),
+    stopEvent: () => options.errorEvent(options.blockedError(blocked!)),
+    closed() {
+      if (closed) return;
+      closed = true;
+      options.onEnd(blocked);
+    },
+  };
+}
+
+/** `guardStage` over an SSE body: parsed, rewritten, encoded again. Pull-based, like the
+ * relay: one read of the body per client read. */
 export function guardStream(
   body: ReadableStream<Uint8Array>,
   options: StreamGuardOptions,
 ): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
-  const parsed: EventSourceMessage[] = [];
+  const parsed: StoredEvent[] = [];
   const parser = createParser({ onEvent: (e) => parsed.push(e) });
-  const channels = new Channels(options.stages);
-  const rewriter = REWRITERS[options.format](channels);
-  let ended = false;
-  const end = (blocked?: Tally) => {
-    if (ended) return;
-    ended = true;
-    options.onEnd(blocked);
-  };
-  const encode = (outs: Out[]) => outs.map((o) => encodeEvent(o.data, o.event));
+  const stage = guardStage(options);
 
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
         for (;;) {
           const { done, value } = await reader.read();
-          const outs: Uint8Array[] = [];
-          let blocked: Tally | undefined;
-          if (done) {
-            parser.reset({ consume: true });
-            const batch = [
-              ...parsed.splice(0).flatMap((e) => rewriter.event(e)),
-              ...rewriter.end(),
-            ];
-            blocked = channels.blocked;
-            if (!blocked) outs.push(...encode(batch));
-          } else {
-            parser.feed(decoder.decode(value, { stream: true }));
-            for (const e of parsed.splice(0)) {
-              const batch = rewriter.event(e);
-              blocked = channels.blocked;
-              if (blocked) break;
-              outs.push(...encode(batch));
-            }
-          }
-          for (const out of outs) controller.enqueue(out);
-          if (blocked) {
-            controller.enqueue(options.errorEvent(options.blockedError(blocked)));
-            controller.close();
-            end(blocked);
-            reader.cancel().catch(() => undefined);
-            return;
+          if (done) parser.reset({ consume: true });
+          else parser.feed(decoder.decode(value, { stream: true }));
+          let sent = false;
+          for (const e of parsed.splice(0)) {
+            const outs = stage.event(e.data, e.event);
+            if (outs === null) return stop(controller);
+            for (const out of outs) controller.enqueue(encodeEvent(out.data, out.event));
+            sent ||= outs.length > 0;
           }
           if (done) {
+            const outs = stage.end();
+            if (outs === null) return stop(controller);
+            for (const out of outs) controller.enqueue(encodeEvent(out.data, out.event));
             controller.close();
-            end();
+            stage.closed();
             return;
           }
-          if (outs.length > 0) return;
+          if (sent) return;
         }
       },
       cancel(reason) {
-        end();
+        stage.closed();
         return reader.cancel(reason);
       },
     },
     { highWaterMark: 0 },
   );
+
+  function stop(controller: ReadableStreamDefaultController<Uint8Array>) {
+    controller.enqueue(stage.stopEvent());
+    controller.close();
+    stage.closed();
+    reader.cancel().catch(() => undefined);
+  }
 }
 
 /** One scanner per text channel, created on first use. */
@@ -163,7 +173,7 @@ const parse = (data: string): Json | undefined => {
   }
 };
 
-const as = (e: EventSourceMessage, data: Json | string): Out => ({
+const as = (e: StoredEvent, data: Json | string): Out => ({
   data: typeof data === 'string' ? data : JSON.stringify(data),
   event: e.event,
 });
