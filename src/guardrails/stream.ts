@@ -20,6 +20,7 @@ import type { EventStage } from '../proxy/stream-relay.ts';
 import { encodeEvent, type StoredEvent } from '../sse/index.ts';
 import { mapText } from './fields.ts';
 import { type Stage, StreamScanner, scanText, type Tally } from './scan.ts';
+import { spliceString } from './splice.ts';
 
 export type AnswerFormat = 'openai' | 'anthropic' | 'openai-responses';
 
@@ -164,6 +165,34 @@ class Channels {
   }
 }
 
+/**
+ * An event's data as its string values change: spliced into the text as it came while that
+ * can be done (./splice.ts), else the changed value serialized whole.
+ */
+class Rewrite {
+  private text: string | undefined;
+  constructor(data: string) {
+    this.text = data;
+  }
+
+  /** `holder[field]`, a string, becomes `to` (in the value and in the text). */
+  set(holder: Json, field: string, to: string): void {
+    const from = holder[field] as string;
+    holder[field] = to;
+    if (this.text !== undefined) this.text = spliceString(this.text, field, from, to);
+  }
+
+  /** A change splicing does not follow (fields added, numbers changed). */
+  restructured(): void {
+    this.text = undefined;
+  }
+
+  /** The data: `value`'s text (`value` being what the data parsed to, changed). */
+  data(value: Json): string {
+    return this.text ?? JSON.stringify(value);
+  }
+}
+
 const parse = (data: string): Json | undefined => {
   try {
     const value = JSON.parse(data) as unknown;
@@ -209,15 +238,12 @@ function openaiRewriter(channels: Channels): Rewriter {
       const chunk = parse(e.data);
       if (!chunk || !Array.isArray(chunk.choices)) return [as(e, e.data)];
       last = chunk;
-      let changed = false;
+      const rewrite = new Rewrite(e.data);
       const swap = (holder: Json, field: string, channel: string) => {
         const text = holder[field];
         if (typeof text !== 'string') return;
         const out = channels.push(channel, text);
-        if (out !== text) {
-          holder[field] = out;
-          changed = true;
-        }
+        if (out !== text) rewrite.set(holder, field, out);
       };
       for (const choice of chunk.choices as Json[]) {
         if (!isObj(choice)) continue;
@@ -234,7 +260,7 @@ function openaiRewriter(channels: Channels): Rewriter {
         for (const channel of channels.open().filter((ch) => ch.split(':')[1] === String(i))) {
           const rest = channels.rest(channel);
           if (!rest) continue;
-          changed = true;
+          rewrite.restructured();
           const [kind, , tool] = channel.split(':');
           if (kind === 'x') {
             choice.text = `${choice.text ?? ''}${rest}`;
@@ -250,7 +276,7 @@ function openaiRewriter(channels: Channels): Rewriter {
           }
         }
       }
-      return [as(e, changed ? chunk : e.data)];
+      return [as(e, rewrite.data(chunk))];
     },
     end: () => leftovers().map((c) => ({ data: JSON.stringify(c) })),
   };
@@ -290,8 +316,9 @@ function anthropicRewriter(channels: Channels): Rewriter {
         kinds.set(channel, kind);
         const out = channels.push(channel, text);
         if (out === text) return [as(e, e.data)];
-        data.delta[field!] = out;
-        return [as(e, data)];
+        const rewrite = new Rewrite(e.data);
+        rewrite.set(data.delta, field!, out);
+        return [as(e, rewrite.data(data))];
       }
       if (data.type === 'content_block_stop') {
         return [...leftover(String(data.index ?? 0)), as(e, e.data)];
@@ -340,9 +367,13 @@ function responsesRewriter(channels: Channels): Rewriter {
       if (delta && typeof data.delta === 'string') {
         const out = channels.push(delta.channel(data), data.delta);
         if (out === data.delta && shift === 0) return [as(e, e.data)];
-        data.delta = out;
-        renumber(data);
-        return [as(e, data)];
+        const rewrite = new Rewrite(e.data);
+        if (out !== data.delta) rewrite.set(data, 'delta', out);
+        if (shift !== 0) {
+          renumber(data);
+          rewrite.restructured();
+        }
+        return [as(e, rewrite.data(data))];
       }
       const closing = byDone.get(type);
       const added: Out[] = [];
