@@ -5,12 +5,16 @@
  * stream in 20-character deltas. The figure the whole-gateway target compares with is
  * `npm run bench`'s `gateway-guardrails - gateway` (bench/README.md). `--count N`: N streams
  * after 300 warm-up ones, untimed (run under valgrind's callgrind with N and with 0: the
- * difference / N is the instructions per streamed answer).
+ * difference / N is the instructions per streamed answer). `--stage`: the streams go through
+ * the relay's guard stage instead (`guardStage`: OpenAI chunks parsed, rewritten, spliced), as
+ * the gateway runs it per event.
  */
 import { performance } from 'node:perf_hooks';
 import { guardrailsSchema } from '../src/config/index.ts';
-import { compiledPolicies } from '../src/guardrails/compile.ts';
-import { type Stage, StreamScanner, scanText } from '../src/guardrails/scan.ts';
+import { compiledPolicies, stagesOf } from '../src/guardrails/compile.ts';
+import { StreamScanner, scanText } from '../src/guardrails/scan.ts';
+import { guardStage } from '../src/guardrails/stream.ts';
+import { openAIErrorEvent } from '../src/proxy/stream-relay.ts';
 import { bodyOf } from './lib/load.ts';
 
 const config = guardrailsSchema.parse({
@@ -23,18 +27,7 @@ const config = guardrailsSchema.parse({
     },
   },
 });
-const stages: Stage[] = compiledPolicies(config)
-  .get('default')!
-  .flatMap((check) => {
-    const tally = {
-      policy: 'default',
-      check: check.name,
-      action: check.action,
-      on: 'request' as const,
-      matches: 0,
-    };
-    return check.detectors.map((detector) => ({ detector, action: check.action, tally }));
-  });
+const stages = stagesOf(compiledPolicies(config).get('default')!, 'request');
 const prompt = (JSON.parse(bodyOf('prompt2k')) as { messages: { content: string }[] }).messages[0]!
   .content;
 
@@ -53,11 +46,52 @@ const streamed = () => {
   return out + scanner.flush();
 };
 
+/** The deltas as an OpenAI upstream's chunk data, then its finish chunk and [DONE]. */
+const chunks = [
+  ...Array.from({ length: Math.ceil(prompt.length / 20) }, (_, i) =>
+    prompt.slice(i * 20, i * 20 + 20),
+  ),
+  '',
+].map((content, i, all) =>
+  JSON.stringify({
+    id: 'chatcmpl-bench',
+    object: 'chat.completion.chunk',
+    created: 1,
+    model: 'm',
+    choices: [
+      { index: 0, delta: { content }, finish_reason: i === all.length - 1 ? 'stop' : null },
+    ],
+  }),
+);
+chunks.push('[DONE]');
+
+const staged = () => {
+  const stage = guardStage({
+    format: 'openai',
+    stages,
+    errorEvent: openAIErrorEvent,
+    blockedError: () => ({
+      message: 'blocked',
+      type: 'invalid_request_error',
+      param: null,
+      code: null,
+    }),
+    onEnd: () => undefined,
+  });
+  let n = 0;
+  for (const data of chunks) n += stage.event(data, undefined)?.length ?? 0;
+  stage.end();
+  stage.closed();
+  return n;
+};
+
 const count = process.argv.indexOf('--count');
+const run = process.argv.includes('--stage') ? staged : streamed;
 if (count > 0) {
   // for an instruction count: 300 warm-up streams, then N; untimed
-  for (let i = 0; i < 300 + Number(process.argv[count + 1]); i++) streamed();
+  for (let i = 0; i < 300 + Number(process.argv[count + 1]); i++) run();
 } else {
   time('whole text (request / JSON answer)', () => scanText(prompt, stages));
   time('stream, 20-character deltas', streamed);
+  time('stream as OpenAI chunks (guardStage)', staged);
 }

@@ -5,7 +5,7 @@
  */
 import type { GatewayConfig, GuardrailCheck, GuardrailsConfig } from '../config/index.ts';
 import { type Detector, escapeRegex, PII_DETECTORS, SECRET_DETECTORS } from './detectors.ts';
-import type { Action } from './scan.ts';
+import type { Action, Stage } from './scan.ts';
 
 export interface CompiledCheck {
   policy: string;
@@ -22,6 +22,16 @@ export interface CompiledCheck {
 export type CompiledPolicies = ReadonlyMap<string, readonly CompiledCheck[]>;
 
 const compiled = new WeakMap<GuardrailsConfig, CompiledPolicies>();
+
+/** The detector stages of `checks`, each check with a tally of its own: a scan outside a
+ * request (benchmarks, tests). */
+export function stagesOf(checks: readonly CompiledCheck[], on: 'request' | 'response'): Stage[] {
+  return checks.flatMap((check) => {
+    const { policy, name, action } = check;
+    const tally = { policy, check: name, action, on, matches: 0 };
+    return check.detectors.map((detector) => ({ detector, action, tally }));
+  });
+}
 
 /** Every policy of the config, compiled on first use in this isolate. */
 export function compiledPolicies(config: GuardrailsConfig): CompiledPolicies {

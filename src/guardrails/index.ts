@@ -15,13 +15,13 @@ import { annotateRequestLog, holdRequestLog } from '../observability/index.ts';
 import { isObj, type Json } from '../providers/json.ts';
 import type { Answer } from '../proxy/answer.ts';
 import type { NativeExchange } from '../proxy/native.ts';
-import { openAIErrorEvent } from '../proxy/stream-relay.ts';
+import { type EventStage, openAIErrorEvent } from '../proxy/stream-relay.ts';
 import { estimatePromptTokens } from '../usage/index.ts';
 import { type CompiledCheck, compiledPolicies, policyNames } from './compile.ts';
 import { mapText, textsOf } from './fields.ts';
 import { conforms, requestedSchema } from './json-schema.ts';
 import { type GuardrailDecision, type Stage, scanText, type Tally } from './scan.ts';
-import { type AnswerFormat, guardStream } from './stream.ts';
+import { type AnswerFormat, guardStage, guardStream, type StreamGuardOptions } from './stream.ts';
 import { callWebhook } from './webhook.ts';
 
 export { type CompiledCheck, compiledPolicies, policyNames } from './compile.ts';
@@ -104,8 +104,7 @@ export class RequestGuard {
     if (!this.guardsAnswers) return answer;
     const { body, headers } = answer;
     const format = answerFormat(request);
-    if (typeof body !== 'string')
-      return { body: this.guardStreamAnswer(body, request, format), headers };
+    if (typeof body !== 'string') return { body: this.guardStreamAnswer(body, request), headers };
     return { body: await this.checkAnswer(body, request, format), headers };
   }
 
@@ -140,18 +139,44 @@ export class RequestGuard {
     return answer === original ? text : JSON.stringify(answer);
   }
 
+  /**
+   * The guard of a streamed answer as the relay's event stage (src/proxy/stream-relay.ts),
+   * for a stream the relay writes in the client's format: made when the answer stage calls
+   * for it, and then `guardAnswer` leaves that stream alone. Undefined when no check scans
+   * streamed answers.
+   */
+  streamStage(request: GuardedRequest): (() => EventStage) | undefined {
+    if (!this.guardsAnswers || this.streamStages().length === 0) return undefined;
+    return () => {
+      this.staged = true;
+      return guardStage(this.streamOptions(request, this.streamStages()));
+    };
+  }
+
+  /** Whether the relay took the stream stage (the stream is guarded as it is written). */
+  private staged = false;
+
   private guardStreamAnswer(
     body: ReadableStream<Uint8Array>,
     request: GuardedRequest,
-    format: AnswerFormat,
   ): ReadableStream<Uint8Array> {
-    const stages = this.checks
+    if (this.staged) return body;
+    const stages = this.streamStages();
+    if (stages.length === 0) return body;
+    return guardStream(body, this.streamOptions(request, stages));
+  }
+
+  private streamStages(): Stage[] {
+    return this.checks
       .filter((check) => check.response && check.detectors.length > 0)
       .flatMap((check) => this.stages(check, 'response'));
-    if (stages.length === 0) return body;
+  }
+
+  /** The stream guard's options; the request's log line waits for its end. */
+  private streamOptions(request: GuardedRequest, stages: Stage[]): StreamGuardOptions {
     const release = holdRequestLog(this.c);
-    return guardStream(body, {
-      format,
+    return {
+      format: answerFormat(request),
       stages,
       errorEvent: request.native?.errorEvent ?? openAIErrorEvent,
       blockedError: (tally) => this.blockedError(tally).toBody().error,
@@ -161,7 +186,7 @@ export class RequestGuard {
           ...(blocked ? { stream_end: 'guardrail_blocked', error_code: 'guardrail_blocked' } : {}),
         });
       },
-    });
+    };
   }
 
   /** Masks the text of `holder.body` with `stages`; the first block finding, if any. */

@@ -1,6 +1,6 @@
 /**
- * Guardrails on a streamed answer, as it flows: the client's SSE stream (OpenAI chunks,
- * Anthropic events or Responses events) is parsed event by event, each text delta (one
+ * Guardrails on a streamed answer, as it flows: each event the client gets (OpenAI chunks,
+ * Anthropic events or Responses events) is rewritten on its way; each text delta (one
  * channel per choice, content block or output item) goes through its own `StreamScanner`,
  * and the event goes on with the text that is final so far. Held-back text goes out with
  * the channel's closing event (an OpenAI chunk with a finish_reason, before Anthropic's
@@ -8,14 +8,19 @@
  * delta. Events that repeat the whole text (Responses' done/completed events) are masked as a
  * whole, which gives the same text (the scanner's property). A `block` finding ends the
  * stream with the format's error event; the event that held the finding is not sent.
- * Pull-based, like the relay: one upstream read per client read.
+ * `guardStage` is that rewriter as the relay's event stage (src/proxy/stream-relay.ts): an
+ * event whose text did not change goes on as the same `data` string. `guardStream` runs it
+ * over an SSE body, for a stream the relay does not write itself (one translated into the
+ * client's format after the relay).
  */
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { createParser } from 'eventsource-parser';
 import type { ErrorBody } from '../errors.ts';
 import { isObj, type Json } from '../providers/json.ts';
-import { encodeEvent } from '../sse/index.ts';
+import type { EventStage } from '../proxy/stream-relay.ts';
+import { encodeEvent, type StoredEvent } from '../sse/index.ts';
 import { mapText } from './fields.ts';
 import { type Stage, StreamScanner, scanText, type Tally } from './scan.ts';
+import { spliceString } from './splice.ts';
 
 export type AnswerFormat = 'openai' | 'anthropic' | 'openai-responses';
 
@@ -30,82 +35,88 @@ export interface StreamGuardOptions {
   onEnd: (blocked: Tally | undefined) => void;
 }
 
-interface Out {
-  data: string;
-  event?: string | undefined;
-}
+type Out = StoredEvent;
 
 interface Rewriter {
-  event(e: EventSourceMessage): Out[];
+  /** The events to send for `e`: `e` itself (rewritten or not) last, any added ones before. */
+  event(e: StoredEvent): Out[];
   /** What is still held when the upstream's stream ends. */
   end(): Out[];
 }
 
+/** The guard as an event stage of the relay. */
+export function guardStage(options: StreamGuardOptions): EventStage {
+  const channels = new Channels(options.stages);
+  const rewriter = REWRITERS[options.format](channels);
+  let blocked: Tally | undefined;
+  let closed = false;
+  const unlessBlocked = (outs: Out[]): Out[] | null => {
+    blocked = channels.blocked;
+    return blocked ? null : outs;
+  };
+  return {
+    event: (data, event) => unlessBlocked(rewriter.event({ data, event })),
+    end: () => unlessBlocked(rewriter.end()),
+    stopEvent: () => options.errorEvent(options.blockedError(blocked!)),
+    closed() {
+      if (closed) return;
+      closed = true;
+      options.onEnd(blocked);
+    },
+  };
+}
+
+/** `guardStage` over an SSE body: parsed, rewritten, encoded again. Pull-based, like the
+ * relay: one read of the body per client read. */
 export function guardStream(
   body: ReadableStream<Uint8Array>,
   options: StreamGuardOptions,
 ): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
-  const parsed: EventSourceMessage[] = [];
+  const parsed: StoredEvent[] = [];
   const parser = createParser({ onEvent: (e) => parsed.push(e) });
-  const channels = new Channels(options.stages);
-  const rewriter = REWRITERS[options.format](channels);
-  let ended = false;
-  const end = (blocked?: Tally) => {
-    if (ended) return;
-    ended = true;
-    options.onEnd(blocked);
-  };
-  const encode = (outs: Out[]) => outs.map((o) => encodeEvent(o.data, o.event));
+  const stage = guardStage(options);
 
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
         for (;;) {
           const { done, value } = await reader.read();
-          const outs: Uint8Array[] = [];
-          let blocked: Tally | undefined;
-          if (done) {
-            parser.reset({ consume: true });
-            const batch = [
-              ...parsed.splice(0).flatMap((e) => rewriter.event(e)),
-              ...rewriter.end(),
-            ];
-            blocked = channels.blocked;
-            if (!blocked) outs.push(...encode(batch));
-          } else {
-            parser.feed(decoder.decode(value, { stream: true }));
-            for (const e of parsed.splice(0)) {
-              const batch = rewriter.event(e);
-              blocked = channels.blocked;
-              if (blocked) break;
-              outs.push(...encode(batch));
-            }
-          }
-          for (const out of outs) controller.enqueue(out);
-          if (blocked) {
-            controller.enqueue(options.errorEvent(options.blockedError(blocked)));
-            controller.close();
-            end(blocked);
-            reader.cancel().catch(() => undefined);
-            return;
+          if (done) parser.reset({ consume: true });
+          else parser.feed(decoder.decode(value, { stream: true }));
+          let sent = false;
+          for (const e of parsed.splice(0)) {
+            const outs = stage.event(e.data, e.event);
+            if (outs === null) return stop(controller);
+            for (const out of outs) controller.enqueue(encodeEvent(out.data, out.event));
+            sent ||= outs.length > 0;
           }
           if (done) {
+            const outs = stage.end();
+            if (outs === null) return stop(controller);
+            for (const out of outs) controller.enqueue(encodeEvent(out.data, out.event));
             controller.close();
-            end();
+            stage.closed();
             return;
           }
-          if (outs.length > 0) return;
+          if (sent) return;
         }
       },
       cancel(reason) {
-        end();
+        stage.closed();
         return reader.cancel(reason);
       },
     },
     { highWaterMark: 0 },
   );
+
+  function stop(controller: ReadableStreamDefaultController<Uint8Array>) {
+    controller.enqueue(stage.stopEvent());
+    controller.close();
+    stage.closed();
+    reader.cancel().catch(() => undefined);
+  }
 }
 
 /** One scanner per text channel, created on first use. */
@@ -154,6 +165,34 @@ class Channels {
   }
 }
 
+/**
+ * An event's data as its string values change: spliced into the text as it came while that
+ * can be done (./splice.ts), else the changed value serialized whole.
+ */
+class Rewrite {
+  private text: string | undefined;
+  constructor(data: string) {
+    this.text = data;
+  }
+
+  /** `holder[field]`, a string, becomes `to` (in the value and in the text). */
+  set(holder: Json, field: string, to: string): void {
+    const from = holder[field] as string;
+    holder[field] = to;
+    if (this.text !== undefined) this.text = spliceString(this.text, field, from, to);
+  }
+
+  /** A change splicing does not follow (fields added, numbers changed). */
+  restructured(): void {
+    this.text = undefined;
+  }
+
+  /** The data: `value`'s text (`value` being what the data parsed to, changed). */
+  data(value: Json): string {
+    return this.text ?? JSON.stringify(value);
+  }
+}
+
 const parse = (data: string): Json | undefined => {
   try {
     const value = JSON.parse(data) as unknown;
@@ -163,7 +202,7 @@ const parse = (data: string): Json | undefined => {
   }
 };
 
-const as = (e: EventSourceMessage, data: Json | string): Out => ({
+const as = (e: StoredEvent, data: Json | string): Out => ({
   data: typeof data === 'string' ? data : JSON.stringify(data),
   event: e.event,
 });
@@ -199,15 +238,12 @@ function openaiRewriter(channels: Channels): Rewriter {
       const chunk = parse(e.data);
       if (!chunk || !Array.isArray(chunk.choices)) return [as(e, e.data)];
       last = chunk;
-      let changed = false;
+      const rewrite = new Rewrite(e.data);
       const swap = (holder: Json, field: string, channel: string) => {
         const text = holder[field];
         if (typeof text !== 'string') return;
         const out = channels.push(channel, text);
-        if (out !== text) {
-          holder[field] = out;
-          changed = true;
-        }
+        if (out !== text) rewrite.set(holder, field, out);
       };
       for (const choice of chunk.choices as Json[]) {
         if (!isObj(choice)) continue;
@@ -224,7 +260,7 @@ function openaiRewriter(channels: Channels): Rewriter {
         for (const channel of channels.open().filter((ch) => ch.split(':')[1] === String(i))) {
           const rest = channels.rest(channel);
           if (!rest) continue;
-          changed = true;
+          rewrite.restructured();
           const [kind, , tool] = channel.split(':');
           if (kind === 'x') {
             choice.text = `${choice.text ?? ''}${rest}`;
@@ -240,7 +276,7 @@ function openaiRewriter(channels: Channels): Rewriter {
           }
         }
       }
-      return [as(e, changed ? chunk : e.data)];
+      return [as(e, rewrite.data(chunk))];
     },
     end: () => leftovers().map((c) => ({ data: JSON.stringify(c) })),
   };
@@ -280,8 +316,9 @@ function anthropicRewriter(channels: Channels): Rewriter {
         kinds.set(channel, kind);
         const out = channels.push(channel, text);
         if (out === text) return [as(e, e.data)];
-        data.delta[field!] = out;
-        return [as(e, data)];
+        const rewrite = new Rewrite(e.data);
+        rewrite.set(data.delta, field!, out);
+        return [as(e, rewrite.data(data))];
       }
       if (data.type === 'content_block_stop') {
         return [...leftover(String(data.index ?? 0)), as(e, e.data)];
@@ -330,9 +367,13 @@ function responsesRewriter(channels: Channels): Rewriter {
       if (delta && typeof data.delta === 'string') {
         const out = channels.push(delta.channel(data), data.delta);
         if (out === data.delta && shift === 0) return [as(e, e.data)];
-        data.delta = out;
-        renumber(data);
-        return [as(e, data)];
+        const rewrite = new Rewrite(e.data);
+        if (out !== data.delta) rewrite.set(data, 'delta', out);
+        if (shift !== 0) {
+          renumber(data);
+          rewrite.restructured();
+        }
+        return [as(e, rewrite.data(data))];
       }
       const closing = byDone.get(type);
       const added: Out[] = [];

@@ -9,7 +9,7 @@ import { formatUsd } from '../usage/pricing.ts';
 import type { Served } from './dispatch.ts';
 import type { ProxyRequest } from './request.ts';
 import { settle } from './settle.ts';
-import { relayFrames, relayStream, type StreamEnd } from './stream-relay.ts';
+import { type EventStage, relayFrames, relayStream, type StreamEnd } from './stream-relay.ts';
 
 /** What the client gets (status 200): the body and the headers of its own. */
 export interface Answer {
@@ -32,6 +32,8 @@ export function answer(
     cached: Exclude<CacheLookup, { status: 'HIT' }>;
     admission: Admission;
     startedAt: number;
+    /** The event stage of a stream relayed in the client's format (guardrails). */
+    stage?: (() => EventStage) | undefined;
   },
   edge: Pick<Edge, 'note' | 'deferLog' | 'captureAnswer'>,
 ): Answer {
@@ -91,9 +93,10 @@ export function answer(
     settle(ending, admission, edge, finishLog);
   };
   const idleMs = provider.timeouts.idleMs;
+  const stage = native && !asIs ? undefined : input.stage?.();
   const readable =
     value.kind === 'frames'
-      ? relayFrames(value, { clientWantsUsage, idleMs, record, onEnd })
+      ? relayFrames(value, { clientWantsUsage, idleMs, record, onEnd, stage })
       : relayStream(value, {
           mapEvent: asIs ? asIs.streamMapper() : provider.streamMapper(),
           clientWantsUsage,
@@ -108,6 +111,7 @@ export function answer(
               }
             : {}),
           onEnd,
+          stage,
         });
   const out = native && !asIs ? native.fromOpenAI.stream(readable) : readable;
   return { body: out, headers: SSE_HEADERS };

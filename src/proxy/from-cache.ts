@@ -8,7 +8,7 @@ import { formatUsd } from '../usage/pricing.ts';
 import { type Answer, JSON_HEADERS } from './answer.ts';
 import type { NativeExchange } from './native.ts';
 import { settle } from './settle.ts';
-import { replayStream, type StreamEnd } from './stream-relay.ts';
+import { type EventStage, replayStream, type StreamEnd } from './stream-relay.ts';
 
 /**
  * The answer stage for a cache hit, in the shape the client asked for: a stored stream
@@ -26,6 +26,8 @@ export function answerFromCache(
     chargeHits: boolean;
     admission: Admission;
     startedAt: number;
+    /** The event stage of a stream replayed in the client's format (guardrails). */
+    stage?: (() => EventStage) | undefined;
   },
   edge: Pick<Edge, 'note' | 'deferLog' | 'captureAnswer'>,
 ): Answer {
@@ -63,12 +65,14 @@ export function answerFromCache(
       mapEvent: native.streamMapper(),
       passthrough: { errorEvent: native.errorEvent },
       onEnd,
+      stage: input.stage?.(),
     });
     return { body: readable, headers };
   }
   const readable = replayStream(entry.chunks ?? chunksFromBody(entry.body), {
     clientWantsUsage: input.clientWantsUsage,
     onEnd,
+    stage: native ? undefined : input.stage?.(),
   });
   return { body: native ? native.fromOpenAI.stream(readable) : readable, headers };
 }

@@ -26,6 +26,7 @@ import { DispatchError, dispatchRequest, type Served } from './dispatch.ts';
 import { edgeOf, factsOf } from './edge.ts';
 import { answerFromCache } from './from-cache.ts';
 import { type ProxyRequest, streamOf } from './request.ts';
+import type { EventStage } from './stream-relay.ts';
 
 export type { ProxyRequest } from './request.ts';
 
@@ -37,10 +38,18 @@ export async function proxy(c: Context<AppEnv>, request: ProxyRequest): Promise<
   // the request's messages are final here (parsed, translated, rendered): checked once for
   // every ingress, before routing, the cache and dispatch see them
   await guard.checkRequest(request);
-  return respond(c, await guard.guardAnswer(await forward(c, request), request));
+  return respond(
+    c,
+    await guard.guardAnswer(await forward(c, request, guard.streamStage(request)), request),
+  );
 }
 
-async function forward(c: Context<AppEnv>, request: ProxyRequest): Promise<Answer> {
+/** `stage`: the answer's guard, for a stream the relay writes in the client's format. */
+async function forward(
+  c: Context<AppEnv>,
+  request: ProxyRequest,
+  stage?: () => EventStage,
+): Promise<Answer> {
   const { deps, trace } = c.var;
   const [facts, edge] = [factsOf(c), edgeOf(c)];
   const { endpoint, body, model, native } = request;
@@ -60,7 +69,7 @@ async function forward(c: Context<AppEnv>, request: ProxyRequest): Promise<Answe
   const { startedAt } = facts;
   if (cached.status === 'HIT') {
     const { chargeHits } = deps.config.cache;
-    const input = { stream, clientWantsUsage, native, chargeHits, admission, startedAt };
+    const input = { stream, clientWantsUsage, native, chargeHits, admission, startedAt, stage };
     return answerFromCache(cached, input, edge);
   }
 
@@ -75,7 +84,7 @@ async function forward(c: Context<AppEnv>, request: ProxyRequest): Promise<Answe
     throw err.error;
   }
   // answer: JSON, or a relayed stream; settled when complete
-  return answer(served, { request, clientWantsUsage, cached, admission, startedAt }, edge);
+  return answer(served, { request, clientWantsUsage, cached, admission, startedAt, stage }, edge);
 }
 
 function respond(c: Context<AppEnv>, { body, headers }: Answer): Response {

@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { guardrailsSchema } from '../config/index.ts';
+import { compiledPolicies, stagesOf } from '../guardrails/compile.ts';
+import type { Tally } from '../guardrails/scan.ts';
+import { guardStage } from '../guardrails/stream.ts';
 import { sseFrames } from '../sse/frames.ts';
 import type { FrameStreamSuccess } from './attempt.ts';
 import { Deadline } from './deadline.ts';
-import { relayFrames, type StreamEnd } from './stream-relay.ts';
+import { type EventStage, openAIErrorEvent, relayFrames, type StreamEnd } from './stream-relay.ts';
 
 const enc = new TextEncoder();
 const body = (parts: string[]) =>
@@ -20,7 +24,12 @@ const USAGE =
   'data: {"id":"c1","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":5,"total_tokens":8}}\n\n';
 const DONE = 'data: [DONE]\n\n';
 
-async function relay(parts: string[], clientWantsUsage: boolean, record?: string[]) {
+async function relay(
+  parts: string[],
+  clientWantsUsage: boolean,
+  record?: string[],
+  stage?: EventStage,
+) {
   const frames = sseFrames(body(parts));
   const first = await frames.read();
   if (first.done) throw new Error('no first frame');
@@ -39,6 +48,7 @@ async function relay(parts: string[], clientWantsUsage: boolean, record?: string
     clientWantsUsage,
     idleMs: 60_000,
     record,
+    stage,
     onEnd: (e) => {
       end = e;
     },
@@ -89,5 +99,103 @@ describe('relayFrames', () => {
     expect(end.reason).toBe('upstream_error');
     expect(end.usage).toBeUndefined();
     expect(end.completionText).toBe('a');
+  });
+});
+
+/** The default policy's guard (workers/gateway.config.json: PII masked, secrets blocked) as
+ * the relay's stage; `ends` gets what it ended with. */
+function guard(ends: (Tally | undefined)[]): EventStage {
+  const config = guardrailsSchema.parse({
+    policies: {
+      p: {
+        checks: [
+          { type: 'pii', action: 'mask' },
+          { type: 'secrets', action: 'block' },
+        ],
+      },
+    },
+  });
+  const stages = stagesOf(compiledPolicies(config).get('p')!, 'response');
+  return guardStage({
+    format: 'openai',
+    stages,
+    errorEvent: openAIErrorEvent,
+    blockedError: (t) => ({
+      message: `blocked by ${t.check}`,
+      type: 'invalid_request_error',
+      param: null,
+      code: 'guardrail_blocked',
+    }),
+    onEnd: (blocked) => ends.push(blocked),
+  });
+}
+
+describe('relayFrames with the guardrails stage', () => {
+  it('forwards events whose text nothing holds or masks byte for byte', async () => {
+    // every delta ends a line: nothing a match could still begin with is held
+    const parts = [
+      chunk('Hello,\n'),
+      `${chunk('how are\n')}${chunk('you?\n').slice(0, 30)}`,
+      `${chunk('you?\n').slice(30)}: keep-alive\r\n\r\nevent: note\ndata: {"x":1}\n\n`,
+      chunk('', 'stop'),
+      USAGE,
+      DONE,
+    ];
+    const ends: (Tally | undefined)[] = [];
+    const { text, end } = await relay(parts, true, undefined, guard(ends));
+    expect(text).toBe(parts.join(''));
+    expect(end.reason).toBe('done');
+    expect(ends).toEqual([undefined]);
+  });
+
+  it('rewrites only the data of events whose text changed; the cache record stays as the upstream sent it', async () => {
+    const email = 'jane.roe@example.com';
+    // as some upstreams write JSON: the rewritten event keeps it
+    const spaced = (content: string) => chunk(content).replace('"id":"c1"', '"id": "c1"');
+    const parts = [
+      chunk('Hi.\n'),
+      spaced(email.slice(0, 8)),
+      chunk(`${email.slice(8)} now. `),
+      `event: note\r\nid: 7\r\ndata: {"x":1}\r\n\r\n`,
+      chunk('', 'stop'),
+      DONE,
+    ];
+    const record: string[] = [];
+    const { text } = await relay(parts, true, record, guard([]));
+    const events = text.split(/\r?\n\r?\n/).filter((e) => e !== '');
+    expect(events[0]).toBe(chunk('Hi.\n').slice(0, -2));
+    expect(events[1]).toBe(spaced('').slice(0, -2)); // all of it held
+    // the held part of the address goes out with the next delta, masked
+    const contents = events.flatMap((e) =>
+      e.startsWith('data: {"id"') ? [JSON.parse(e.slice(6)).choices[0].delta.content] : [],
+    );
+    expect(contents.join('')).toBe('Hi.\n[EMAIL] now. ');
+    expect(text).not.toContain('jane');
+    expect(text).toContain(`event: note\r\nid: 7\r\ndata: {"x":1}\r\n\r\n`);
+    expect(text.endsWith(DONE)).toBe(true);
+    expect(record.join('')).toContain(email.slice(0, 8));
+  });
+
+  it('a block ends the stream with the error event; what went before is sent, the event with the finding is not', async () => {
+    const key = 'AKIAIOSFODNN7EXAMPLE';
+    const parts = [
+      chunk('Key:\n'),
+      `${chunk(key.slice(0, 10))}${chunk(`${key.slice(10)} ok. `)}`,
+      chunk('', 'stop'),
+      DONE,
+    ];
+    const ends: (Tally | undefined)[] = [];
+    const { text, end } = await relay(parts, true, undefined, guard(ends));
+    expect(text.startsWith(chunk('Key:\n'))).toBe(true);
+    expect(text).not.toContain('AKIA');
+    expect(text).not.toContain('[DONE]');
+    const last = text
+      .split('\n\n')
+      .filter((e) => e !== '')
+      .at(-1)!;
+    expect(JSON.parse(last.slice(6)).error.code).toBe('guardrail_blocked');
+    expect(end.reason).toBe('client_abort');
+    expect(ends).toHaveLength(1);
+    expect(ends[0]?.check).toBe('secrets');
   });
 });

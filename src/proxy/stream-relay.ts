@@ -1,6 +1,6 @@
 import type { ErrorBody } from '../errors.ts';
-import { dataOf, eventsOf, type Frame } from '../sse/frames.ts';
-import { type EventSourceMessage, encodeEvent, type StoredEvent } from '../sse/index.ts';
+import { dataOf, eventsOf, type Frame, withData } from '../sse/frames.ts';
+import { type EventSourceMessage, encodeEvent, eventText, type StoredEvent } from '../sse/index.ts';
 import { type Usage, usageFromOpenAI } from '../usage/index.ts';
 import { ClientGone, type FrameStreamSuccess, type StreamSuccess } from './attempt.ts';
 import { Deadline, UpstreamTimeout } from './deadline.ts';
@@ -15,6 +15,22 @@ export interface StreamEnd {
   completionText: string;
   /** What the chunks said of the answer (id, model, finish reasons), for its trace span. */
   answer: { id?: string | undefined; model?: string | undefined; finishReasons: string[] };
+}
+
+/**
+ * An event-level stage over what the client gets (guardrails' rewriter: src/guardrails/stream.ts):
+ * every event the relay would send goes through `event`, and what it returns goes instead.
+ */
+export interface EventStage {
+  /** What to send for one event: itself (the same `data` string) when unchanged, other or
+   * more events, or none; null when the stream must stop before it (with `stopEvent`). */
+  event(data: string, event: string | undefined): readonly StoredEvent[] | null;
+  /** What it still holds, sent before the client's stream closes (null: stop instead). */
+  end(): readonly StoredEvent[] | null;
+  /** The event a stopped stream ends with. */
+  stopEvent(): Uint8Array;
+  /** Once, when the client's stream is over (ended, stopped or cancelled). */
+  closed(): void;
 }
 
 export interface RelayOptions {
@@ -38,6 +54,9 @@ export interface RelayOptions {
     errorEvent: (error: ErrorBody['error']) => Uint8Array;
     record?: StoredEvent[];
   };
+  /** Applied to what the client gets, after the bookkeeping (what `record` and usage see is
+   * the upstream's). */
+  stage?: EventStage | undefined;
 }
 
 /**
@@ -52,18 +71,24 @@ export function relayStream(
   upstream: StreamSuccess,
   options: RelayOptions,
 ): ReadableStream<Uint8Array> {
-  const { mapEvent, idleMs, onEnd, record, passthrough } = options;
+  const { mapEvent, idleMs, onEnd, record, passthrough, stage } = options;
   const clientWantsUsage = options.clientWantsUsage || passthrough !== undefined;
   const failure = (timedOut: boolean) =>
     (passthrough?.errorEvent ?? openAIErrorEvent)(streamError(timedOut));
   let pending: EventSourceMessage | undefined = upstream.first;
-  const { seen, ending, finish } = relayEnding(upstream, idleMs, onEnd, failure);
+  const stop = () => {
+    finish('client_abort');
+    upstream.abort.abort(new ClientGone('client disconnected'));
+    upstream.events.cancel().catch(() => {});
+  };
+  const { seen, ending, finish } = relayEnding(upstream, { idleMs, onEnd, failure, stage });
 
   const inspect = (data: string) => noteChunk(data, seen, { clientWantsUsage, record });
 
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
+        const send = sender(controller, stage, stop);
         for (;;) {
           const event = pending ?? (await next(upstream.events.read, ending, controller));
           pending = undefined;
@@ -71,36 +96,72 @@ export function relayStream(
           let forwarded = false;
           for (const data of mapEvent(event)) {
             const out = inspect(data);
-            if (out !== null && !passthrough) {
-              controller.enqueue(encodeEvent(out));
-              forwarded = true;
-            }
+            if (out === null || passthrough) continue;
+            const sent = send(out, undefined);
+            if (sent === null) return;
+            forwarded ||= sent;
           }
           if (passthrough) {
             passthrough.record?.push({ event: event.event, data: event.data });
-            controller.enqueue(encodeEvent(event.data, event.event));
-            return;
+            const sent = send(event.data, event.event);
+            if (sent === null) return;
+            forwarded = sent;
           }
           if (forwarded) return;
         }
       },
-      cancel() {
-        finish('client_abort');
-        upstream.abort.abort(new ClientGone('client disconnected'));
-        upstream.events.cancel().catch(() => {});
-      },
+      cancel: stop,
     },
     { highWaterMark: 0 },
   );
 }
 
+/**
+ * Sends one event to the client, through the stage if there is one: whether anything went,
+ * or null when the stage stopped the stream (its stop event sent, the stream closed).
+ */
+function sender(
+  controller: ReadableStreamDefaultController<Uint8Array>,
+  stage: EventStage | undefined,
+  stop: () => void,
+) {
+  return (data: string, event: string | undefined): boolean | null => {
+    if (!stage) {
+      controller.enqueue(encodeEvent(data, event));
+      return true;
+    }
+    const outs = stage.event(data, event);
+    if (outs === null) {
+      stopWith(controller, stage, stop);
+      return null;
+    }
+    for (const out of outs) controller.enqueue(encodeEvent(out.data, out.event));
+    return outs.length > 0;
+  };
+}
+
+/** The stage stopped the stream: its stop event, then as if the client had gone. */
+function stopWith(
+  controller: ReadableStreamDefaultController<Uint8Array>,
+  stage: EventStage,
+  stop: () => void,
+) {
+  controller.enqueue(stage.stopEvent());
+  controller.close();
+  stop();
+}
+
 /** What a relay learnt of the stream so far, its `Ending`, and `finish` (once: onEnd). */
 function relayEnding(
   upstream: Pick<StreamSuccess, 'deadline' | 'abort' | 'detach'>,
-  idleMs: number,
-  onEnd: (end: StreamEnd) => void,
-  failure: (timedOut: boolean) => Uint8Array,
+  opts: {
+    idleMs: number;
+    onEnd: (end: StreamEnd) => void;
+    failure: (timedOut: boolean) => Uint8Array;
+    stage: EventStage | undefined;
+  },
 ) {
+  const { idleMs, onEnd, failure, stage } = opts;
   const seen = {
     usage: undefined as Usage | undefined,
     completionText: '',
@@ -116,6 +177,7 @@ function relayEnding(
     seen.ended = true;
     upstream.deadline.clear();
     upstream.detach();
+    stage?.closed();
     onEnd({
       reason,
       usage: seen.usage,
@@ -127,6 +189,11 @@ function relayEnding(
     upstream,
     idleMs,
     failure,
+    closing: (controller) => {
+      const outs = stage?.end();
+      if (outs === null) controller.enqueue(stage!.stopEvent());
+      else for (const out of outs ?? []) controller.enqueue(encodeEvent(out.data, out.event));
+    },
     ended: () => seen.ended,
     finish,
     outcome: () => (seen.done || seen.finish ? 'done' : seen.error ? 'said_error' : 'unfinished'),
@@ -185,6 +252,8 @@ interface Ending {
   upstream: Pick<StreamSuccess, 'deadline' | 'abort'>;
   idleMs: number;
   failure: (timedOut: boolean) => Uint8Array;
+  /** Right before the client's stream closes: what the stage still holds. */
+  closing: (controller: ReadableStreamDefaultController<Uint8Array>) => void;
   ended: () => boolean;
   finish: (reason: StreamEndReason) => void;
   /** What the upstream said so far: finished (done or a finish_reason), its own error, neither. */
@@ -208,6 +277,7 @@ async function next<T>(
     if (end.ended()) return undefined;
     const timedOut = err instanceof UpstreamTimeout;
     controller.enqueue(end.failure(timedOut));
+    end.closing(controller);
     controller.close();
     end.upstream.abort.abort();
     end.finish(timedOut ? 'idle_timeout' : 'upstream_error');
@@ -216,6 +286,7 @@ async function next<T>(
   if (!result.done) return result.value;
   const outcome = end.outcome();
   if (outcome === 'unfinished') controller.enqueue(end.failure(false));
+  end.closing(controller);
   controller.close();
   end.finish(outcome === 'done' ? 'done' : 'upstream_error');
   return undefined;
@@ -239,29 +310,41 @@ export function relayFrames(
   upstream: FrameStreamSuccess,
   options: FrameRelayOptions,
 ): ReadableStream<Uint8Array> {
-  const { idleMs, onEnd, record, clientWantsUsage } = options;
+  const { idleMs, onEnd, record, clientWantsUsage, stage } = options;
   let pending: Frame | undefined = upstream.first;
   const failure = (timedOut: boolean) => openAIErrorEvent(streamError(timedOut));
-  const { seen, ending, finish } = relayEnding(upstream, idleMs, onEnd, failure);
+  const stop = () => {
+    finish('client_abort');
+    upstream.abort.abort(new ClientGone('client disconnected'));
+    upstream.frames.cancel().catch(() => {});
+  };
+  const { seen, ending, finish } = relayEnding(upstream, { idleMs, onEnd, failure, stage });
 
   const note = { clientWantsUsage, record, quick: true };
 
-  /** The frame's bytes for the client: as received, unless an event in it was cut. */
-  const forward = (frame: Frame): Uint8Array | null => {
+  /**
+   * The frame's text for the client, event by event: each as received, unless it was cut or
+   * the stage changed it (then only its data lines are rewritten). `stopped`: the stage
+   * stopped the stream at an event (the text is what went before it).
+   */
+  const forward = (frame: Frame): { out: string[] | undefined; stopped: boolean } => {
     let out: string[] | undefined;
     const events = eventsOf(frame.text);
     for (const [i, event] of events.entries()) {
       const data = dataOf(event);
       const forwarded = data === undefined ? data : noteChunk(data, seen, note);
-      if (forwarded === data) {
-        out?.push(`${event}\n\n`);
+      const sent = stage && forwarded ? stage.event(forwarded, undefined) : undefined;
+      if (sent === null) return { out: out ?? events.slice(0, i).map(asSent), stopped: true };
+      const last = sent ? sent.at(-1)?.data : forwarded;
+      if (last === data && (!sent || sent.length === 1)) {
+        out?.push(asSent(event));
         continue;
       }
-      out ??= events.slice(0, i).map((e) => `${e}\n\n`);
-      if (forwarded !== null) out.push(`data: ${forwarded}\n\n`);
+      out ??= events.slice(0, i).map(asSent);
+      if (sent) for (const added of sent.slice(0, -1)) out.push(eventText(added.data, added.event));
+      if (last !== null && last !== undefined) out.push(`${withData(event, last)}\n\n`);
     }
-    if (!out) return frame.bytes;
-    return out.length > 0 ? encoder.encode(out.join('')) : null;
+    return { out, stopped: false };
   };
 
   return new ReadableStream<Uint8Array>(
@@ -271,22 +354,23 @@ export function relayFrames(
           const frame = pending ?? (await next(upstream.frames.read, ending, controller));
           pending = undefined;
           if (!frame) return;
-          const out = forward(frame);
-          if (out) {
-            controller.enqueue(out);
+          const { out, stopped } = forward(frame);
+          const bytes = out ? (out.length > 0 ? encoder.encode(out.join('')) : null) : frame.bytes;
+          if (bytes) controller.enqueue(bytes);
+          if (stopped) {
+            stopWith(controller, stage!, stop);
             return;
           }
+          if (bytes) return;
         }
       },
-      cancel() {
-        finish('client_abort');
-        upstream.abort.abort(new ClientGone('client disconnected'));
-        upstream.frames.cancel().catch(() => {});
-      },
+      cancel: stop,
     },
     { highWaterMark: 0 },
   );
 }
+
+const asSent = (event: string) => `${event}\n\n`;
 
 const encoder = new TextEncoder();
 

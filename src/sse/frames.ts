@@ -7,6 +7,7 @@
  * (what every SSE producer we relay writes); a stream cut by bare `\r` only comes through whole
  * at its end, still byte for byte.
  */
+import { dataLines } from './index.ts';
 
 /** One or more whole events: the bytes as received, and their text. */
 export interface Frame {
@@ -80,6 +81,18 @@ export function dataOf(event: string): string | undefined {
     data = data === undefined ? value : `${data}\n${value}`;
   }
   return data;
+}
+
+/** The event as written with its data replaced: its other lines (name, id, comments) kept,
+ * the new data lines where its first data line was. */
+export function withData(event: string, data: string): string {
+  const lines = dataLines(data);
+  if (event.startsWith('data: ') && !event.includes('\n')) return lines; // the usual
+  const all = event.split(/\r?\n/);
+  const at = all.findIndex((line) => line.startsWith('data:'));
+  const kept = all.filter((line) => !line.startsWith('data:'));
+  kept.splice(at < 0 ? kept.length : at, 0, lines);
+  return kept.join('\n');
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

@@ -55,9 +55,18 @@ export interface StoredEvent {
 const encoder = new TextEncoder();
 
 export function encodeEvent(data: string, event?: string): Uint8Array {
+  return encoder.encode(eventText(data, event));
+}
+
+/** One event as written: its name (if any), its data lines, the blank line. */
+export function eventText(data: string, event?: string): string {
   const head = event ? `event: ${event}\n` : '';
-  const lines = data.includes('\n') ? data.split('\n') : [data];
-  return encoder.encode(`${head}${lines.map((line) => `data: ${line}`).join('\n')}\n\n`);
+  return `${head}${dataLines(data)}\n\n`;
+}
+
+/** `data` as SSE data lines (one per line of it). */
+export function dataLines(data: string): string {
+  return data.includes('\n') ? `data: ${data.split('\n').join('\ndata: ')}` : `data: ${data}`;
 }
 
 /** Headers every streamed response carries: no caching, no proxy buffering. */

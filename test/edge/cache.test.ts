@@ -412,4 +412,34 @@ describe('tiers, limits and purges', () => {
     await eventually(async () => expect(await redis.exists(`gw:cache:${mapped}`)).toBe(1));
     expect(await redis.exists(`gw:cache:${unmapped}`)).toBe(0);
   });
+
+  it('a guarded stream: the entry keeps the upstream text, each answer (MISS, HIT) is masked', async () => {
+    const email = 'jane.roe@example.com';
+    const {
+      s,
+      chat,
+      tenant: t,
+    } = await setup([{ content: `write to ${email} today` }], {
+      guardrails: {
+        policies: { pii: { checks: [{ type: 'pii', action: 'mask' }] } },
+        defaultPolicies: ['pii'],
+      },
+    });
+    const streamed = { ...deterministic, stream: true };
+    const text = (events: string[]) =>
+      events
+        .filter((e) => e !== '[DONE]')
+        .map((e) => JSON.parse(e).choices[0]?.delta?.content ?? '')
+        .join('');
+    const miss = await chat(streamed);
+    expect(miss.headers.get('x-gateway-cache')).toBe('MISS');
+    expect(text(await sseData(miss))).toBe('write to [EMAIL] today');
+    await stored(t, streamed);
+    const entry = await redis.get(`gw:cache:${await storedKey(t, streamed)}`);
+    expect(JSON.stringify(entry)).toContain(email.slice(0, 4));
+    const hit = await chat(streamed);
+    expect(hit.headers.get('x-gateway-cache')).toBe('HIT');
+    expect(text(await sseData(hit))).toBe('write to [EMAIL] today');
+    expect(await s.requests()).toHaveLength(1);
+  });
 });
