@@ -1,4 +1,4 @@
-import type { Attributes, Histogram, Meter } from '@opentelemetry/api';
+import type { Attributes, Histogram, MetricOptions } from '@opentelemetry/api';
 import { GEN_AI, type GenAiNames } from './semconv.ts';
 
 /** Bucket boundaries the GenAI metrics document advises. */
@@ -11,6 +11,11 @@ const DURATION_BUCKETS = [
 
 export type TokenType = 'input' | 'output';
 
+/** What the metrics need of a meter: sdk-metrics' (origin) or the isolate's (./isolate-meter.ts). */
+export interface HistogramMeter {
+  createHistogram(name: string, options?: MetricOptions): Histogram;
+}
+
 /** The GenAI client metrics on `meter` under one convention version's names (edge and origin). */
 export class GenAiClientMetrics {
   readonly operationDuration: Histogram;
@@ -19,7 +24,7 @@ export class GenAiClientMetrics {
   /** One histogram for both types, told apart by `gen_ai.token.type`. */
   readonly #typed: boolean;
 
-  constructor(meter: Meter, names: GenAiNames) {
+  constructor(meter: HistogramMeter, names: GenAiNames) {
     const tokens = (name: string) =>
       meter.createHistogram(name, {
         unit: '{token}',

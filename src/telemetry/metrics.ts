@@ -1,14 +1,8 @@
 import type { Attributes, Counter } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
-import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { GenAiClientMetrics } from './genai-metrics.ts';
+import { IsolateMeter } from './isolate-meter.ts';
 import { type GenAiNames, METRICS } from './semconv.ts';
-
-/** A reader that collects only when asked (the edge exports from `waitUntil`, not a timer). */
-class OnDemandReader extends MetricReader {
-  protected override async onForceFlush(): Promise<void> {}
-  protected override async onShutdown(): Promise<void> {}
-}
 
 const COUNTERS = {
   requests: {
@@ -32,10 +26,12 @@ const COUNTERS = {
 
 /**
  * The gateway's metrics (names in ./semconv.ts), aggregated in this isolate (cumulative; the
- * resource's `service.instance.id` tells isolates apart) and collected on demand.
+ * resource's `service.instance.id` tells isolates apart) and collected when an export is due
+ * (from `waitUntil`, not a timer).
  */
 export class GatewayMetrics {
-  readonly #reader = new OnDemandReader();
+  readonly #meter = new IsolateMeter('edge-llm-gateway');
+  readonly #resource: Resource;
   /** The GenAI client metrics (token usage, operation duration, time to first chunk). */
   readonly genAi: GenAiClientMetrics;
   readonly requests: Counter;
@@ -45,8 +41,8 @@ export class GatewayMetrics {
   readonly circuitsOpened: Counter;
 
   constructor(resource: Resource, names: GenAiNames, dropped: () => number) {
-    const provider = new MeterProvider({ resource, readers: [this.#reader] });
-    const meter = provider.getMeter('edge-llm-gateway');
+    this.#resource = resource;
+    const meter = this.#meter;
     this.genAi = new GenAiClientMetrics(meter, names);
     const counter = (name: keyof typeof COUNTERS) =>
       meter.createCounter(METRICS[name], COUNTERS[name]);
@@ -55,18 +51,19 @@ export class GatewayMetrics {
     this.residencyRefusals = counter('residencyRefusals');
     this.fallbacks = counter('fallbacks');
     this.circuitsOpened = counter('circuitsOpened');
-    meter
-      .createObservableCounter(METRICS.telemetryDropped, {
+    meter.observedCounter(
+      METRICS.telemetryDropped,
+      {
         unit: '{item}',
         description: 'Spans and metric exports dropped (queue full, collector down or slow).',
-      })
-      .addCallback((result) => result.observe(dropped()));
+      },
+      dropped,
+    );
   }
 
   /** Everything recorded so far, or undefined when there is nothing. */
-  async collect() {
-    const { resourceMetrics } = await this.#reader.collect();
-    return resourceMetrics.scopeMetrics.length > 0 ? resourceMetrics : undefined;
+  collect() {
+    return this.#meter.collect(this.#resource);
   }
 }
 

@@ -107,7 +107,7 @@ export class Telemetry {
 
   async #exportMetrics(): Promise<void> {
     try {
-      const metrics = await this.metrics.collect();
+      const metrics = this.metrics.collect();
       if (metrics && !(await this.sender.sendMetrics(metrics))) this.sender.dropped++;
     } catch {
       this.sender.dropped++;
