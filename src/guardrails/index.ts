@@ -146,10 +146,12 @@ export class RequestGuard {
    * streamed answers.
    */
   streamStage(request: GuardedRequest): (() => EventStage) | undefined {
-    if (!this.guardsAnswers || this.streamStages().length === 0) return undefined;
+    if (!this.guardsAnswers) return undefined;
+    const stages = this.streamStages();
+    if (stages.length === 0) return undefined;
     return () => {
       this.staged = true;
-      return guardStage(this.streamOptions(request, this.streamStages()));
+      return guardStage(this.streamOptions(request, stages));
     };
   }
 

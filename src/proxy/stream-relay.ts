@@ -76,19 +76,22 @@ export function relayStream(
   const failure = (timedOut: boolean) =>
     (passthrough?.errorEvent ?? openAIErrorEvent)(streamError(timedOut));
   let pending: EventSourceMessage | undefined = upstream.first;
-  const stop = () => {
-    finish('client_abort');
-    upstream.abort.abort(new ClientGone('client disconnected'));
-    upstream.events.cancel().catch(() => {});
-  };
-  const { seen, ending, finish } = relayEnding(upstream, { idleMs, onEnd, failure, stage });
+  const { seen, ending, stop } = relayEnding(upstream, {
+    idleMs,
+    onEnd,
+    failure,
+    stage,
+    cancel: () => upstream.events.cancel(),
+  });
 
   const inspect = (data: string) => noteChunk(data, seen, { clientWantsUsage, record });
+  /** Built on the first pull: the controller is the same on every pull. */
+  let send: ReturnType<typeof sender> | undefined;
 
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
-        const send = sender(controller, stage, stop);
+        send ??= sender(controller, stage, stop);
         for (;;) {
           const event = pending ?? (await next(upstream.events.read, ending, controller));
           pending = undefined;
@@ -151,7 +154,11 @@ function stopWith(
   stop();
 }
 
-/** What a relay learnt of the stream so far, its `Ending`, and `finish` (once: onEnd). */
+/**
+ * What a relay learnt of the stream so far, its `Ending`, `finish` (once: onEnd), and `stop`:
+ * the client is gone (finished as client_abort, the upstream aborted, its reader cancelled
+ * with `cancel`).
+ */
 function relayEnding(
   upstream: Pick<StreamSuccess, 'deadline' | 'abort' | 'detach'>,
   opts: {
@@ -159,9 +166,10 @@ function relayEnding(
     onEnd: (end: StreamEnd) => void;
     failure: (timedOut: boolean) => Uint8Array;
     stage: EventStage | undefined;
+    cancel: () => Promise<void>;
   },
 ) {
-  const { idleMs, onEnd, failure, stage } = opts;
+  const { idleMs, onEnd, failure, stage, cancel } = opts;
   const seen = {
     usage: undefined as Usage | undefined,
     completionText: '',
@@ -198,7 +206,12 @@ function relayEnding(
     finish,
     outcome: () => (seen.done || seen.finish ? 'done' : seen.error ? 'said_error' : 'unfinished'),
   };
-  return { seen, ending, finish };
+  const stop = () => {
+    finish('client_abort');
+    upstream.abort.abort(new ClientGone('client disconnected'));
+    cancel().catch(() => {});
+  };
+  return { seen, ending, finish, stop };
 }
 
 /**
@@ -313,12 +326,13 @@ export function relayFrames(
   const { idleMs, onEnd, record, clientWantsUsage, stage } = options;
   let pending: Frame | undefined = upstream.first;
   const failure = (timedOut: boolean) => openAIErrorEvent(streamError(timedOut));
-  const stop = () => {
-    finish('client_abort');
-    upstream.abort.abort(new ClientGone('client disconnected'));
-    upstream.frames.cancel().catch(() => {});
-  };
-  const { seen, ending, finish } = relayEnding(upstream, { idleMs, onEnd, failure, stage });
+  const { seen, ending, stop } = relayEnding(upstream, {
+    idleMs,
+    onEnd,
+    failure,
+    stage,
+    cancel: () => upstream.frames.cancel(),
+  });
 
   const note = { clientWantsUsage, record, quick: true };
 
