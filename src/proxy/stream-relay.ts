@@ -76,13 +76,8 @@ export function relayStream(
   const failure = (timedOut: boolean) =>
     (passthrough?.errorEvent ?? openAIErrorEvent)(streamError(timedOut));
   let pending: EventSourceMessage | undefined = upstream.first;
-  const { seen, ending, stop } = relayEnding(upstream, {
-    idleMs,
-    onEnd,
-    failure,
-    stage,
-    cancel: () => upstream.events.cancel(),
-  });
+  const cancel = () => upstream.events.cancel();
+  const { seen, ending, stop } = relayEnding(upstream, { idleMs, onEnd, failure, stage, cancel });
 
   const inspect = (data: string) => noteChunk(data, seen, { clientWantsUsage, record });
   /** Built on the first pull: the controller is the same on every pull. */
@@ -326,13 +321,8 @@ export function relayFrames(
   const { idleMs, onEnd, record, clientWantsUsage, stage } = options;
   let pending: Frame | undefined = upstream.first;
   const failure = (timedOut: boolean) => openAIErrorEvent(streamError(timedOut));
-  const { seen, ending, stop } = relayEnding(upstream, {
-    idleMs,
-    onEnd,
-    failure,
-    stage,
-    cancel: () => upstream.frames.cancel(),
-  });
+  const cancel = () => upstream.frames.cancel();
+  const { seen, ending, stop } = relayEnding(upstream, { idleMs, onEnd, failure, stage, cancel });
 
   const note = { clientWantsUsage, record, quick: true };
 
