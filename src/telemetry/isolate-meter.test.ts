@@ -84,6 +84,8 @@ const attributeSets: Attributes[] = [
   { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'm2', 'server.port': 443 },
   { 'http.response.status_code': 200, 'gateway.cache': 'MISS' },
   { 'http.response.status_code': 429, 'error.type': 'rate_limit_exceeded', ok: false },
+  { 'gen_ai.response.finish_reasons': ['stop', 'length'], 'gen_ai.request.model': 'm1' },
+  { 'gen_ai.response.finish_reasons': ['stop'], 'gen_ai.request.model': 'm1' },
 ];
 const shuffled = (attributes: Attributes) =>
   fc
@@ -110,16 +112,22 @@ describe('IsolateMeter', () => {
   });
 
   it('caps series per instrument as sdk-metrics does: the rest in one overflow series', async () => {
+    // eleven keys each: the sets' paths outgrow the alias tree, which starts over midway, so
+    // the second pass finds its series again by identity
     const records: Recorded[] = [];
-    for (let i = 0; i < MAX_SERIES + 150; i++) {
-      records.push({ instrument: 'counter', value: 1, attributes: { id: i } });
-      records.push({ instrument: 'histogram', value: i % 70, attributes: { id: i } });
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < MAX_SERIES + 150; i++) {
+        const attributes = { id: i, a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7, h: 8, j: 9, k: 10 };
+        records.push({ instrument: 'counter', value: 1, attributes });
+        records.push({ instrument: 'histogram', value: i % 70, attributes });
+      }
     }
     const { sdk, local } = await both(records);
     expect(local).toEqual(sdk);
     const counter = (local as { c: { points: { attrs: string; value: unknown }[] } }).c;
     expect(counter.points).toHaveLength(MAX_SERIES);
-    expect(counter.points.find((p) => p.attrs.includes('overflow'))?.value).toBe(151);
+    expect(counter.points.find((p) => JSON.parse(p.attrs).id === 0)?.value).toBe(2);
+    expect(counter.points.find((p) => p.attrs.includes('overflow'))?.value).toBe(2 * 151);
   });
 
   it('reports an observed counter at every collection, and nothing else when nothing was recorded', () => {

@@ -10,8 +10,7 @@
  * walks several storage layers, about 40 % of a request's telemetry work on the Worker
  * (bench/README.md, OpenTelemetry), which the issue's +0.1 ms per request cannot carry. The
  * gateway's attribute sets are few and built in the same key order each time, so a record here
- * is one `JSON.stringify` of the attributes as given and a Map lookup; the key-order-independent
- * identity (sorted keys) is computed once per new order of keys.
+ * finds its series by Map lookups of the keys and values as given (`SeriesTable`).
  */
 import {
   type Attributes,
@@ -34,9 +33,9 @@ import {
  * cardinality limit): records for more go to one series with `otel.metric.overflow: true`, as
  * the specification asks. */
 export const MAX_SERIES = 2000;
-/** Attribute objects' key orders remembered per instrument; past this the memo starts over
- * (the series stay). */
-const MAX_ALIASES = 4 * MAX_SERIES;
+/** Nodes of an instrument's tree of attribute sets as given, at most; past this the tree
+ * starts over (the series stay). */
+const MAX_ALIAS_NODES = 16 * MAX_SERIES;
 const OVERFLOW: Attributes = { 'otel.metric.overflow': true };
 
 interface Series<V> {
@@ -45,11 +44,23 @@ interface Series<V> {
   value: V;
 }
 
-/** One instrument's series, found by the attributes as given (aliases) or by their identity. */
+/** A step down the tree of attribute sets as given: key, value, key, value, ... */
+interface AliasNode<V> {
+  next?: Map<unknown, AliasNode<V>>;
+  series?: Series<V>;
+}
+
+/**
+ * One instrument's series, by the identity of their attributes (sorted keys). A record finds
+ * its series down a tree of Maps, a step for each key and each value in the order given, so
+ * a record builds no string and allocates nothing once its attribute set has been seen; the
+ * identity is computed when a tree path is new.
+ */
 class SeriesTable<V> {
   readonly #byIdentity = new Map<string, Series<V>>();
   #overflow: Series<V> | undefined;
-  #byGiven = new Map<string, Series<V>>();
+  #aliases: AliasNode<V> = {};
+  #aliasNodes = 0;
   readonly #create: () => V;
 
   constructor(create: () => V) {
@@ -57,9 +68,32 @@ class SeriesTable<V> {
   }
 
   get(attributes: Attributes = {}): Series<V> {
-    const given = JSON.stringify(attributes);
-    const found = this.#byGiven.get(given);
-    if (found) return found;
+    let node = this.#aliases;
+    for (const key in attributes) {
+      const value = attributes[key];
+      // an array is a value by content, not identity: such sets (not the gateway's) go the slow way
+      if (Array.isArray(value)) return this.#byAttributes(attributes);
+      node = this.#step(this.#step(node, key), value);
+    }
+    node.series ??= this.#byAttributes(attributes);
+    return node.series;
+  }
+
+  #step(node: AliasNode<V>, key: unknown): AliasNode<V> {
+    node.next ??= new Map();
+    let next = node.next.get(key);
+    if (!next) {
+      if (++this.#aliasNodes > MAX_ALIAS_NODES) {
+        this.#aliasNodes = 0;
+        this.#aliases = {};
+      }
+      next = {};
+      node.next.set(key, next);
+    }
+    return next;
+  }
+
+  #byAttributes(attributes: Attributes): Series<V> {
     const kept = definedOnly(attributes);
     const identity = JSON.stringify(
       Object.keys(kept)
@@ -73,8 +107,6 @@ class SeriesTable<V> {
       series = this.#series(kept);
       this.#byIdentity.set(identity, series);
     }
-    if (this.#byGiven.size >= MAX_ALIASES) this.#byGiven = new Map();
-    this.#byGiven.set(given, series);
     return series;
   }
 
