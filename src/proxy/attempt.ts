@@ -61,6 +61,13 @@ export class ClientGone extends Error {
 }
 
 const MAX_ERROR_BODY = 64 * 1024;
+/**
+ * A non-streamed answer larger than this is refused with a 502 that says so, rather than held:
+ * an isolate has 128 MB, and the text and its parse each take room. It leaves room for a full
+ * embeddings batch (2 048 inputs of 1 536 floats is about 57 MB of JSON). Streams are never
+ * held whole, so they have no such cap.
+ */
+export const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 
 /**
  * One upstream call. Resolves (never rejects) with the prepared success or a classified
@@ -103,6 +110,10 @@ export async function attemptUpstream(
 
     if (!stream) {
       const text = await readAllWithIdle(response, deadline, firstByteMs, idleMs);
+      if (text === undefined) {
+        abort.abort();
+        return { ok: false, failure: answerTooLarge() };
+      }
       try {
         return {
           ok: true,
@@ -160,6 +171,24 @@ function fail(
   message: string,
 ): AttemptResult {
   return { ok: false, failure: { reason, action, message } };
+}
+
+/** Refused (not retried: another target would answer the same request alike), as a 502 that
+ * says why; not a sign the target is unwell (src/routing/health.ts). */
+function answerTooLarge(): AttemptFailure {
+  const limit = `${MAX_ANSWER_BYTES / 2 ** 20} MiB`;
+  return {
+    reason: 'bad_response',
+    action: 'reject',
+    status: 502,
+    upstreamError: {
+      message: `The upstream's answer is larger than the gateway accepts (${limit}).`,
+      type: 'server_error',
+      param: null,
+      code: 'upstream_answer_too_large',
+    },
+    message: `upstream answer larger than ${limit}`,
+  };
 }
 
 function statusFailure(response: Response, text: string, provider: Provider): AttemptFailure {
@@ -222,24 +251,32 @@ async function readBounded(response: Response, max: number): Promise<string> {
   }
 }
 
-/** The whole body as text, with `idleMs` allowed between chunks. Decodes with one
- * TextDecoder (multi-byte characters split across chunks are fine) rather than a
- * TextDecoderStream, which costs a transform stream per response. */
+/** The whole body as text, with `idleMs` allowed between chunks; undefined (the rest not
+ * read) past `max` bytes. Decodes with one TextDecoder (multi-byte characters split across
+ * chunks are fine) rather than a TextDecoderStream, which costs a transform stream per
+ * response. */
 async function readAllWithIdle(
   response: Response,
   deadline: Deadline,
   firstByteMs: number,
   idleMs: number,
-): Promise<string> {
+  max = MAX_ANSWER_BYTES,
+): Promise<string | undefined> {
   if (!response.body) return '';
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
   let text = '';
   let first = true;
+  let held = 0;
   for (;;) {
     const { done, value } = await deadline.race(reader.read(), first ? firstByteMs : idleMs);
     if (done) return text + decoder.decode();
     first = false;
+    held += value.byteLength;
+    if (held > max) {
+      reader.cancel().catch(() => undefined);
+      return undefined;
+    }
     text += decoder.decode(value, { stream: true });
   }
 }
