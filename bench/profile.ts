@@ -1,6 +1,7 @@
 /**
  * A CPU profile of the gateway under load on plain `workerd serve` (`node bench/profile.ts
- * [--mode json|stream|prompt2k|answer2k] [--auth] [--tracing] [--guardrails] [--seconds 5]`;
+ * [--mode json|stream|prompt2k|answer2k] [--auth] [--tracing] [--guardrails] [--seconds 5]
+ * [--focus SUBSTRING]`;
  * `--tracing`: OpenTelemetry on, to a local OTLP receiver; `--guardrails`:
  * `GATEWAY_GUARDRAIL_POLICIES=default`): the bundle `wrangler deploy --dry-run` writes,
  * the bench's fake upstream and Upstash, autocannon at 32 connections, and V8's sampling
@@ -25,6 +26,8 @@ const { values } = parseArgs({
     tracing: { type: 'boolean', default: false },
     guardrails: { type: 'boolean', default: false },
     seconds: { type: 'string', default: '5' },
+    /** Also list every function whose source file contains this (e.g. `telemetry`). */
+    focus: { type: 'string' },
   },
 });
 const mode = values.mode as Mode;
@@ -168,6 +171,13 @@ function summarise(profile: CpuProfile, requests: number, sourceOf: (line: numbe
         ([k, v]) =>
           `  ${((v / total) * 100).toFixed(1).padStart(5)}%  ${(v / 1000 / requests).toFixed(3)} ms/req  ${k}`,
       );
+  const focus = values.focus;
+  const focused = focus
+    ? [
+        `functions in files matching "${focus}":`,
+        ...top(new Map([...self].filter(([k]) => k.includes(focus))), 60),
+      ]
+    : [];
   return [
     `JS thread busy ${(total / 1000 / requests).toFixed(3)} ms per request (sampled, excluding idle)`,
     'by area (self time: a src/ folder, an npm package, or a native function):',
@@ -176,6 +186,7 @@ function summarise(profile: CpuProfile, requests: number, sourceOf: (line: numbe
     ...top(files, 25),
     'by function (self time):',
     ...top(self, 40),
+    ...focused,
   ].join('\n');
 }
 
