@@ -3,7 +3,7 @@
  * callgrind (`node bench/callgrind.ts [--targets
  * floor,gateway-noauth,gateway,gateway-tracing,gateway-guardrails] [--modes
  * json,stream,prompt2k,answer2k] [--requests 200] [--warmup 200] [--connections 1] [--ref REV]
- * [--label NAME]`).
+ * [--label NAME] [--keep DIR]`); `--keep`: each dump also kept as DIR/<target>-<mode>.callgrind.
  * `--ref REV[,REV...]`: the gateway targets are also measured as built from each commit
  * (`git archive` into a temporary tree sharing node_modules), named `<target>@REV`: before
  * and after in one run.
@@ -52,6 +52,8 @@ const { values } = parseArgs({
     ref: { type: 'string' },
     'chunk-gap-ms': { type: 'string', default: '25' },
     label: { type: 'string' },
+    /** Keep each dump as DIR/<target>-<mode>.callgrind (for `callgrind_annotate`). */
+    keep: { type: 'string' },
   },
 });
 const targets = values.targets.split(',');
@@ -142,6 +144,10 @@ try {
       const dump = readdirSync(out).find((f) => !before.has(f));
       if (!dump) throw new Error(`${name}: callgrind wrote no dump`);
       const text = readFileSync(join(out, dump), 'utf8');
+      if (values.keep) {
+        mkdirSync(values.keep, { recursive: true });
+        writeFileSync(join(values.keep, `${name}-${mode}.callgrind`), text);
+      }
       const total = Number(/^(?:summary|totals):\s+(\d+)/m.exec(text)?.[1]);
       results[name][mode] = Math.round(total / requests);
       console.log(`${name} ${mode}: ${(total / requests / 1e6).toFixed(3)} M instructions/request`);
