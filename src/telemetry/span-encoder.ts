@@ -6,7 +6,7 @@
  * exactly (same fields in the same order; span-encoder.test.ts compares the two on generated
  * spans): that serializer walks a batch twice, a size estimate and then the write, and looks
  * at every string three times (its UTF-8 length, an ASCII check, a copy a byte at a time),
- * which made the encoding about a third of a request's telemetry work on the Worker
+ * which made the encoding about a quarter of a request's telemetry work on the Worker
  * (bench/README.md, OpenTelemetry). Here one pass writes into a buffer that is kept and grown
  * between exports, each string is copied once (`TextEncoder.encodeInto` from its first
  * non-ASCII character), and attribute keys, a small fixed set, are encoded once per isolate.
@@ -349,11 +349,13 @@ function grouped(spans: readonly ReadableSpan[]) {
   return byResource;
 }
 
-const writer = new Writer(64 * 1024);
+/** Made on the first export (nothing is held while telemetry is off), then kept. */
+let writer: Writer | undefined;
 
 /** The `ExportTraceServiceRequest` carrying `spans`, as protobuf bytes (a copy the caller
  * owns: the writer's buffer is reused by the next export). */
 export function encodeSpans(spans: readonly ReadableSpan[]): Uint8Array {
+  writer ??= new Writer(64 * 1024);
   const w = writer;
   w.pos = 0;
   for (const [resource, byScope] of grouped(spans)) {
