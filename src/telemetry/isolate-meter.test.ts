@@ -1,5 +1,5 @@
 import type { Attributes } from '@opentelemetry/api';
-import { JsonMetricsSerializer } from '@opentelemetry/otlp-transformer';
+import { JsonMetricsSerializer, ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   DataPointType,
@@ -49,7 +49,21 @@ async function both(records: readonly Recorded[]) {
     sdk: normalized(collected.resourceMetrics),
     local: normalized(local.collect(resource)),
     raw: local.collect(resource),
+    rawSdk: collected.resourceMetrics,
   };
+}
+
+/** The collection with every point's times set alike (they differ by design). */
+function timeless(rm: ResourceMetrics): ResourceMetrics {
+  for (const scope of rm.scopeMetrics) {
+    for (const metric of scope.metrics) {
+      for (const p of metric.dataPoints as { startTime: unknown; endTime: unknown }[]) {
+        p.startTime = [1, 0];
+        p.endTime = [2, 0];
+      }
+    }
+  }
+  return rm;
 }
 
 /** Per metric, its points by attribute identity (times left out: they differ by design). */
@@ -109,6 +123,21 @@ describe('IsolateMeter', () => {
       }),
       { numRuns: 150 },
     );
+  });
+
+  it('collects what serializes as the collection of sdk-metrics does, OTLP protobuf and JSON (times aside)', async () => {
+    const records: Recorded[] = attributeSets.flatMap((attributes, i) => [
+      { instrument: 'counter' as const, value: i + 1, attributes },
+      { instrument: 'histogram' as const, value: i * 7.5, attributes },
+    ]);
+    const { raw, rawSdk } = await both(records);
+    const [local, sdk] = [timeless(raw!), timeless(rawSdk)];
+    expect(ProtobufMetricsSerializer.serializeRequest(local)).toEqual(
+      ProtobufMetricsSerializer.serializeRequest(sdk),
+    );
+    const json = (rm: ResourceMetrics) =>
+      new TextDecoder().decode(JsonMetricsSerializer.serializeRequest(rm));
+    expect(json(local)).toBe(json(sdk));
   });
 
   it('caps series per instrument as sdk-metrics does: the rest in one overflow series', async () => {

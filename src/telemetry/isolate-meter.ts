@@ -207,7 +207,7 @@ export class IsolateMeter {
   readonly #startMs = Date.now();
 
   constructor(scopeName: string) {
-    this.#scope = { name: scopeName };
+    this.#scope = { name: scopeName, version: '' }; // as sdk-metrics' getMeter(name) has it
   }
 
   createCounter(name: string, options: MetricOptions = {}): Counter {
