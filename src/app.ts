@@ -122,14 +122,14 @@ export function createGateway(options: AppOptions): Gateway {
         JSON.stringify({
           level: 'error',
           msg: 'unhandled error',
-          request_id: c.var.requestId,
+          request_id: c.get('requestId'),
           error: err instanceof Error ? `${err.name}: ${err.message}`.slice(0, 300) : typeof err,
         }),
       );
     }
     for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
     if (c.req.path === MESSAGES_PATH || c.req.path.startsWith(`${MESSAGES_PATH}/`)) {
-      return c.json(anthropicErrorBody(error, c.var.requestId), error.status as 400);
+      return c.json(anthropicErrorBody(error, c.get('requestId')), error.status as 400);
     }
     return c.json(error.toBody(), error.status as 400);
   });

@@ -49,6 +49,8 @@ export interface UsageDb {
   connectionString: string;
 }
 
+/** Read on the request path with `c.get(name)`, not `c.var.name`: hono's `var` getter copies
+ * every variable into a new object on each access. */
 export type AppEnv = {
   Variables: RequestIdVariables & {
     deps: GatewayDeps;

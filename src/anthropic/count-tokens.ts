@@ -21,7 +21,7 @@ export const COUNT_TOKENS_PATH = '/v1/messages/count_tokens';
 export async function countTokensHandler(c: Context<AppEnv>): Promise<Response> {
   const req = await parseBody(c, countTokensRequestSchema);
   const model = resolveModel(c, req.model, 'chat', COUNT_TOKENS_PATH);
-  const plan = await routeRequest(c.var.deps, factsOf(c), model, edgeOf(c));
+  const plan = await routeRequest(c.get('deps'), factsOf(c), model, edgeOf(c));
   const counter = plan.find(
     ({ provider }) => provider.native?.format === 'anthropic' && provider.native.countTokensRequest,
   );

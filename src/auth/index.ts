@@ -1,7 +1,8 @@
 /**
  * Gateway API keys. Contract: keys are `sk-gw-…`, stored only as SHA-256 digests
- * (./keys.ts, ./store.ts); `apiKeyAuth()` puts the caller's KeyRecord on `c.var.apiKey`
- * or answers 401; lookups are cached per isolate for `auth.keyCacheTtlMs` (./lookup.ts).
+ * (./keys.ts, ./store.ts); `apiKeyAuth()` puts the caller's KeyRecord on the context
+ * (`c.get('apiKey')`) or answers 401; lookups are cached per isolate for `auth.keyCacheTtlMs`
+ * (./lookup.ts).
  */
 
 export * from './keys.ts';

@@ -36,7 +36,7 @@ function subprotocolKey(headers: Headers): string | undefined {
  */
 export function apiKeyAuth(): MiddlewareHandler<AppEnv> {
   return async function apiKeyAuth(c, next) {
-    const { config, keys } = c.var.deps;
+    const { config, keys } = c.get('deps');
     if (!config.auth.enabled || !keys) return next();
     const key = presentedKey(c.req.raw.headers);
     if (!key) throw errors.missingApiKey();

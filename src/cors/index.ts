@@ -38,7 +38,7 @@ export function browserAccess(): MiddlewareHandler<AppEnv> {
 
   return async function browserAccess(c, next) {
     const origin = c.req.header('origin');
-    const { config, redis } = c.var.deps;
+    const { config, redis } = c.get('deps');
     const { cors, tenants } = config;
     if (c.req.method === 'OPTIONS' && origin && c.req.header('access-control-request-method')) {
       const tenantLists = Object.values(tenants).map((t) => t.corsOrigins);
@@ -52,7 +52,7 @@ export function browserAccess(): MiddlewareHandler<AppEnv> {
     await next();
     if (!origin) return;
     c.res.headers.append('vary', 'origin');
-    const key = c.var.apiKey;
+    const key = c.get('apiKey');
     const tenant = key && Object.hasOwn(tenants, key.tenant) ? tenants[key.tenant] : undefined;
     if (originAllowed(origin, cors.origins, tenant?.corsOrigins, key?.allowedOrigins)) {
       for (const [name, value] of Object.entries(corsHeaders(origin)))

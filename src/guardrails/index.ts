@@ -49,8 +49,8 @@ export class RequestGuard {
 
   /** The guard of this request, or undefined when no policy applies. */
   static for(c: Context<AppEnv>): RequestGuard | undefined {
-    const { config } = c.var.deps;
-    const names = policyNames(config, c.var.apiKey);
+    const { config } = c.get('deps');
+    const names = policyNames(config, c.get('apiKey'));
     if (names.length === 0) return undefined;
     const policies = compiledPolicies(config.guardrails);
     const checks = names.flatMap((name) => policies.get(name) ?? []);
@@ -228,9 +228,9 @@ export class RequestGuard {
     if (check.config.type !== 'webhook') return;
     const { c } = this;
     const outcome = await callWebhook(check.config, on, text, {
-      request_id: c.var.requestId,
-      key_id: c.var.apiKey?.id ?? null,
-      tenant: c.var.apiKey?.tenant ?? null,
+      request_id: c.get('requestId'),
+      key_id: c.get('apiKey')?.id ?? null,
+      tenant: c.get('apiKey')?.tenant ?? null,
       model: c.get('logRecord').model ?? null,
       endpoint: c.req.path,
       policy: check.policy,

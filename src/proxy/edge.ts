@@ -10,9 +10,9 @@ import type { ClientGeo } from '../routing/geo.ts';
 
 export function factsOf(c: Context<AppEnv>): RequestFacts {
   return {
-    requestId: c.var.requestId,
-    startedAt: c.var.startedAt,
-    key: c.var.apiKey,
+    requestId: c.get('requestId'),
+    startedAt: c.get('startedAt'),
+    key: c.get('apiKey'),
     header: (name) => c.req.header(name),
     geo: ((c.req.raw as { cf?: ClientGeo }).cf ?? {}) as ClientGeo,
     signal: c.req.raw.signal,

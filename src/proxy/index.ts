@@ -50,7 +50,8 @@ async function forward(
   request: ProxyRequest,
   stage?: () => EventStage,
 ): Promise<Answer> {
-  const { deps, trace } = c.var;
+  const deps = c.get('deps');
+  const trace = c.get('trace');
   const [facts, edge] = [factsOf(c), edgeOf(c)];
   const { endpoint, body, model, native } = request;
   const { stream, clientWantsUsage } = streamOf(request);

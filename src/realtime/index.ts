@@ -46,7 +46,7 @@ export async function realtimeHandler(c: Context<AppEnv>): Promise<Response> {
   const name = c.req.query('model') ?? '';
   const model = resolveModel(c, name, 'chat', REALTIME_PATH);
   const [facts, edge] = [factsOf(c), edgeOf(c)];
-  const plan = await routeRequest(c.var.deps, facts, model, edge);
+  const plan = await routeRequest(c.get('deps'), facts, model, edge);
   const planned = plan.find((p) => p.provider.realtimeRequest);
   if (!planned) throw errors.wrongEndpoint(name, REALTIME_PATH);
   const { provider, target } = planned;
@@ -87,7 +87,7 @@ export async function realtimeHandler(c: Context<AppEnv>): Promise<Response> {
       body: { max_tokens: maxTokens },
       model,
     } as const;
-    void admit(c.var.deps, facts, asked, edge).then(
+    void admit(c.get('deps'), facts, asked, edge).then(
       (admission) => {
         if (closed) return admission.settle({ usage: undefined, ...settled });
         open.push(admission);

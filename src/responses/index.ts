@@ -46,12 +46,12 @@ interface Caller {
 }
 
 function caller(c: Context<AppEnv>): Caller {
-  const { config, redis } = c.var.deps;
+  const { config, redis } = c.get('deps');
   const zone = requestZone(c);
   if (zone === 'conflict') throw errors.residencyBlocked(config.routing.forceZone);
   return {
     store: redis ? new ResponseStore(redis, config.responses.ttlSeconds) : undefined,
-    tenant: c.var.apiKey?.tenant ?? 'anonymous',
+    tenant: c.get('apiKey')?.tenant ?? 'anonymous',
     zone,
     mayStore: zone === null || config.responses.redisZones.includes(zone),
   };

@@ -10,7 +10,7 @@ import { modelsWithoutTarget } from '../routing/readiness.ts';
 export function healthRoutes(): Hono<AppEnv> {
   const health = new Hono<AppEnv>();
   health.get('/', (c) => {
-    const { config } = c.var.deps;
+    const { config } = c.get('deps');
     return c.json({
       status: 'ok',
       models: Object.keys(config.models).length,
@@ -19,7 +19,7 @@ export function healthRoutes(): Hono<AppEnv> {
   });
   health.get('/live', (c) => c.json({ status: 'ok' }));
   health.get('/ready', async function ready(c) {
-    const { config, health: book } = c.var.deps;
+    const { config, health: book } = c.get('deps');
     const down = await book.unhealthy(Object.keys(config.providers));
     const models = modelsWithoutTarget(config.models, down);
     if (models.length === 0) return c.json({ status: 'ready' });

@@ -43,8 +43,8 @@ export function resolveModel(
    * it are left out. */
   servedAs?: Endpoint,
 ): ModelConfig {
-  const model = Object.hasOwn(c.var.deps.config.models, name)
-    ? c.var.deps.config.models[name]
+  const model = Object.hasOwn(c.get('deps').config.models, name)
+    ? c.get('deps').config.models[name]
     : undefined;
   if (!model) throw errors.modelNotFound(name);
   if (!keyMayUse(c, name)) throw errors.modelNotAllowed(name);
@@ -52,7 +52,7 @@ export function resolveModel(
   if (!servedAs) return model;
   // Only the targets whose provider can serve this endpoint (a Claude model has no legacy
   // completions); none at all is the caller's 400, never a request with empty messages.
-  const { providers } = c.var.deps.config;
+  const { providers } = c.get('deps').config;
   const targets = model.targets.filter((t) =>
     servesEndpoint(providers[t.provider]!.kind, servedAs),
   );
@@ -62,7 +62,7 @@ export function resolveModel(
 
 /** Whether the caller's key (if any) lists this model; keys with `models: null` use all. */
 export function keyMayUse(c: Context<AppEnv>, name: string): boolean {
-  const allowed = c.var.apiKey?.models;
+  const allowed = c.get('apiKey')?.models;
   return !allowed || allowed.includes(name);
 }
 

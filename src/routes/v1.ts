@@ -89,7 +89,7 @@ export function v1Routes(maxBodyBytes: number): Hono<AppEnv> {
   v1.get('/models', (c) =>
     c.json({
       object: 'list',
-      data: Object.entries(c.var.deps.config.models)
+      data: Object.entries(c.get('deps').config.models)
         .filter(([id]) => keyMayUse(c, id))
         .map(([id, model]) => ({
           id,
@@ -102,8 +102,8 @@ export function v1Routes(maxBodyBytes: number): Hono<AppEnv> {
 
   v1.get('/models/:model{.+}', (c) => {
     const id = c.req.param('model');
-    const model = Object.hasOwn(c.var.deps.config.models, id)
-      ? c.var.deps.config.models[id]
+    const model = Object.hasOwn(c.get('deps').config.models, id)
+      ? c.get('deps').config.models[id]
       : undefined;
     // A model the key may not use is not there for it, as in the list.
     if (!model || !keyMayUse(c, id)) throw errors.modelNotFound(id);

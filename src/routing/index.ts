@@ -24,7 +24,7 @@ export { type ProbeResult, runProbes } from './probe.ts';
 /** The zone this request is held to (null: unrestricted), from its key, its tenant's
  * default and the deployment's forced zone. */
 export function requestZone(c: Context<AppEnv>): string | null | 'conflict' {
-  return zoneOf(c.var.deps.config, c.var.apiKey);
+  return zoneOf(c.get('deps').config, c.get('apiKey'));
 }
 
 /** `requestZone` from the config and the key. Pure. */

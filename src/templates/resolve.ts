@@ -46,10 +46,10 @@ export async function renderPrompt(
   c: Context<AppEnv>,
   ref: PromptReference,
 ): Promise<RenderedPrompt> {
-  const redis = c.var.deps.redis;
+  const redis = c.get('deps').redis;
   if (!redis) throw errors.templatesUnavailable();
   const store = new TemplateStore(redis);
-  const tenant = c.var.apiKey?.tenant ?? null;
+  const tenant = c.get('apiKey')?.tenant ?? null;
   const asked = ref.version ?? undefined;
   try {
     const [head, early] = await Promise.all([
@@ -77,7 +77,7 @@ export async function renderPrompt(
     if (missing.length > 0) throw errors.missingTemplateVariables(ref.id, missing);
     const rendered = renderVersion(version, ref.variables);
     // A list repeats its section once per item: the rendered prompt is bounded like a body.
-    const max = c.var.deps.config.defaults.maxBodyBytes;
+    const max = c.get('deps').config.defaults.maxBodyBytes;
     const size = rendered.messages.reduce(
       (sum, m) => sum + m.content.length,
       rendered.instructions?.length ?? 0,
