@@ -8,7 +8,7 @@
  */
 import type { Context } from 'hono';
 import type { PayloadCaptureConfig } from '../config/index.ts';
-import type { AppEnv } from '../context.ts';
+import type { AppEnv, GatewayDeps } from '../context.ts';
 import { buildPayload, promptText, type RequestPayload } from './payload.ts';
 
 export {
@@ -53,16 +53,19 @@ export function captureAnswer(c: Context<AppEnv>, text: string | null): void {
 export function takePayload(c: Context<AppEnv>): RequestPayload | undefined {
   const pending = c.get('capture');
   if (!pending) return undefined;
-  const deps = c.get('deps');
-  const secrets = [
-    ...[...deps.providers.values()].flatMap((p) => p.secrets),
-    ...Object.values(deps.config.admin.tokens),
-    ...Object.values(deps.config.admin.tenantTokens).map((t) => t.token),
-  ];
   return buildPayload(
     { prompt: promptText(pending.body), answer: pending.answer },
     c.get('startedAt'),
     pending.settings,
-    secrets,
+    secretsOf(c.get('deps')),
   );
+}
+
+/** Every secret the gateway holds (upstream keys, admin tokens): redacted from kept text. */
+export function secretsOf(deps: Pick<GatewayDeps, 'providers' | 'config'>): string[] {
+  return [
+    ...[...deps.providers.values()].flatMap((p) => p.secrets),
+    ...Object.values(deps.config.admin.tokens),
+    ...Object.values(deps.config.admin.tenantTokens).map((t) => t.token),
+  ];
 }

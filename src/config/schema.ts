@@ -529,6 +529,11 @@ export const configSchema = z
            * `https://app.acme.com`. Default none. */
           corsOrigins: z.array(corsOrigin).default([]),
           payloadCapture: payloadCaptureSchema.prefault({}),
+          /** Put the request's messages and the answer's text on its attempt spans
+           * (`gen_ai.input.messages`, `gen_ai.system_instructions`, `gen_ai.output.messages`),
+           * redacted of secrets and cut to 8 KiB each, for the OTLP collector. Default false:
+           * spans carry no content. */
+          traceContent: z.boolean().default(false),
           /** Guardrail policies of this tenant's keys (a key's own list replaces it). Default:
            * `guardrails.defaultPolicies`. */
           guardrails: z.array(id).optional(),

@@ -14,13 +14,14 @@
  */
 import type { Context } from 'hono';
 import { lookupCache } from '../cache/index.ts';
-import { capturePrompt } from '../capture/index.ts';
+import { capturePrompt, secretsOf } from '../capture/index.ts';
 import type { AppEnv, RequestFacts } from '../context.ts';
 import { RequestGuard } from '../guardrails/index.ts';
 import { admit } from '../limits/index.ts';
 import { annotateRequestLog } from '../observability/index.ts';
 import type { RequestMeta } from '../providers/index.ts';
 import { routeRequest } from '../routing/index.ts';
+import { contentKeeper, tracesContent } from '../telemetry/index.ts';
 import { type Answer, answer } from './answer.ts';
 import { DispatchError, dispatchRequest, type Served } from './dispatch.ts';
 import { edgeOf, factsOf } from './edge.ts';
@@ -57,6 +58,9 @@ async function forward(
   const { stream, clientWantsUsage } = streamOf(request);
   edge.note({ model: String(body.model), stream });
   capturePrompt(c, body);
+  if (trace && tracesContent(deps.config.tenants, facts.key?.tenant)) {
+    trace.content ??= contentKeeper(secretsOf(deps));
+  }
 
   // plan: the targets that may serve, in the order to try (residency, geo, health)
   const plan = await routeRequest(deps, facts, model, edge);

@@ -10,7 +10,7 @@ export interface Ending {
   usage: Usage | undefined;
   /** Whose prices the usage is charged at; absent: nothing is charged (an uncharged hit). */
   priced?: { provider: string; upstreamModel: string } | undefined;
-  /** The answer's text, for payload capture. */
+  /** The answer's text, for payload capture and content on the span. */
   answerText: string | null;
   /** The span of the attempt that served (live answers, telemetry on), and what the answer
    * said of itself; `reason` for streams. */
@@ -32,7 +32,8 @@ export function settle(
   log: (fields: Partial<RequestLogRecord>) => void,
 ): number {
   const { usage, span } = ending;
-  span?.span.succeeded(span.answer, usage, span.reason ? { reason: span.reason } : undefined);
+  const stream = span?.reason ? { reason: span.reason } : undefined;
+  span?.span.succeeded(span.answer, usage, stream, Date.now(), ending.answerText);
   const settlement = { usage, ...ending.priced };
   const cost = admission.cost(settlement);
   admission.settle(settlement);

@@ -8,6 +8,7 @@
  * one undefined check. Names: ./semconv.ts (shared with origin/).
  */
 export { type AnswerFacts, answerFacts } from './attributes.ts';
+export { contentKeeper, tracesContent } from './content.ts';
 export { endRequestTrace, requestTrace, tracing } from './middleware.ts';
 export { type AttemptSpan, RequestTrace } from './request.ts';
 export { TelemetryConfigError, type TelemetrySettings, telemetrySettings } from './settings.ts';

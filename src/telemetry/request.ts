@@ -15,6 +15,7 @@ import {
   attemptStartAttributes,
   usageAttributes,
 } from './attributes.ts';
+import { type ContentKeeper, inputContentAttributes, outputContentAttributes } from './content.ts';
 import { EVENTS, GATEWAY, GEN_AI, GENERAL } from './semconv.ts';
 import type { Telemetry } from './telemetry.ts';
 
@@ -46,6 +47,8 @@ export class RequestTrace {
   readonly #attempts = new Set<AttemptSpan>();
   #lastProvider: string | undefined;
   #ended = false;
+  /** Set when the caller's tenant opts in to content on spans (./content.ts). */
+  content: ContentKeeper | undefined;
   readonly telemetry: Telemetry;
 
   constructor(
@@ -76,6 +79,7 @@ export class RequestTrace {
     attrs[GATEWAY.attempt] = start.attempt;
     attrs[GATEWAY.provider] = start.providerId;
     if (start.region) attrs[GATEWAY.region] = start.region;
+    if (this.content) Object.assign(attrs, inputContentAttributes(start.body, this.content));
     const name = this.telemetry.names.inferenceSpanName(
       String(attrs[GEN_AI.operationName]),
       start.requestModel,
@@ -174,8 +178,13 @@ export class AttemptSpan {
     usage: Usage | undefined,
     stream?: { reason: string },
     at = Date.now(),
+    /** The answer's text, for content on the span (when the tenant opts in). */
+    text?: string | null,
   ): void {
     const attrs = { ...answerAttributes(facts), ...(usage ? usageAttributes(usage) : {}) };
+    const { content } = this.owner;
+    if (content && typeof text === 'string')
+      Object.assign(attrs, outputContentAttributes(text, facts.finishReasons, content));
     if (this.#firstChunkAt !== undefined && stream)
       attrs[GEN_AI.responseTimeToFirstChunk] = (this.#firstChunkAt - this.#startedAt) / 1000;
     this.span.setAttributes(attrs);

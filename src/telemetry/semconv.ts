@@ -20,6 +20,10 @@ export const GEN_AI = {
   responseModel: 'gen_ai.response.model',
   responseId: 'gen_ai.response.id',
   responseFinishReasons: 'gen_ai.response.finish_reasons',
+  /** Opt-in content (a tenant's `traceContent`), JSON strings of the conventions' shapes. */
+  inputMessages: 'gen_ai.input.messages',
+  outputMessages: 'gen_ai.output.messages',
+  systemInstructions: 'gen_ai.system_instructions',
   responseTimeToFirstChunk: 'gen_ai.response.time_to_first_chunk',
   usageInputTokens: 'gen_ai.usage.input_tokens',
   usageOutputTokens: 'gen_ai.usage.output_tokens',

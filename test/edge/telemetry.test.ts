@@ -327,4 +327,66 @@ describe('edge telemetry (workerd)', () => {
     expect(typed.value).toBe(stable.usage.prompt_tokens);
     expect(stable.points.some((p) => p.metric.startsWith('gen_ai.client.inference'))).toBe(false);
   });
+
+  it('puts the messages and the answer on the attempt span only for a tenant that opts in', async () => {
+    const service = `edge-content-${randomHex(4)}`;
+    const s = await scenario({ content: 'Sunny in Paris.' }, { content: 'Sunny in Paris.' }, {});
+    const gw = gateway(
+      {
+        auth: { enabled: true },
+        tenants: { open: { traceContent: true } },
+        providers: { p: openaiAt(s) },
+        models: { m: { targets: [{ provider: 'p', model: 'up' }] } },
+      },
+      {
+        otel: {
+          OTEL_EXPORTER_OTLP_ENDPOINT: OTLP_URL,
+          OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+          OTEL_SERVICE_NAME: service,
+          OTEL_BSP_SCHEDULE_DELAY: '0',
+        },
+      },
+    );
+    const open = await createKey(gw, { tenant: 'open' });
+    const closed = await createKey(gw, { tenant: 'closed' });
+    const ask = {
+      model: 'm',
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: `Weather? ${UPSTREAM_KEY}` },
+      ],
+    };
+    const [json, stream, other] = [randomHex(16), randomHex(16), randomHex(16)];
+    const tp = (id: string) => ({ traceparent: traceparent(id) });
+    expect((await gw.chat(ask, { ...open.headers, ...tp(json) })).status).toBe(200);
+    const streamed = await gw.chat({ ...ask, stream: true }, { ...open.headers, ...tp(stream) });
+    expect((await sseData(streamed)).at(-1)).toBe('[DONE]');
+    expect((await gw.chat(ask, { ...closed.headers, ...tp(other) })).status).toBe(200);
+
+    const attempt = (r: Received, id: string) =>
+      r.spans.find((x) => x.traceId === id && x.kind === 3);
+    const r = await receivedWhen((x) => [json, stream, other].every((id) => attempt(x, id)));
+    for (const id of [json, stream]) {
+      const attrs = attempt(r, id)!.attributes;
+      expect(JSON.parse(String(attrs['gen_ai.system_instructions']))).toEqual([
+        { type: 'text', content: 'Be brief.' },
+      ]);
+      const input = String(attrs['gen_ai.input.messages']);
+      expect(JSON.parse(input)[0].parts[0].content).toMatch(/^Weather\? /);
+      expect(input).not.toContain(UPSTREAM_KEY); // the gateway's secrets are redacted
+      expect(JSON.parse(String(attrs['gen_ai.output.messages']))).toEqual([
+        {
+          role: 'assistant',
+          parts: [{ type: 'text', content: 'Sunny in Paris.' }],
+          finish_reason: 'stop',
+        },
+      ]);
+    }
+    const closedAttrs = Object.keys(attempt(r, other)!.attributes);
+    expect(closedAttrs.filter((k) => /messages|instructions/.test(k))).toEqual([]);
+    const server = r.spans.find((x) => x.traceId === json && x.kind === 2)!;
+    expect(Object.keys(server.attributes).filter((k) => /messages|instructions/.test(k))).toEqual(
+      [],
+    );
+  });
 });
