@@ -252,7 +252,7 @@ async function readBounded(response: Response, max: number): Promise<string> {
 }
 
 /** The whole body as text, with `idleMs` allowed between chunks; undefined (the rest not
- * read) past `max` bytes. Decodes with one TextDecoder (multi-byte characters split across
+ * read) past MAX_ANSWER_BYTES. Decodes with one TextDecoder (multi-byte characters split across
  * chunks are fine) rather than a TextDecoderStream, which costs a transform stream per
  * response. */
 async function readAllWithIdle(
@@ -260,7 +260,6 @@ async function readAllWithIdle(
   deadline: Deadline,
   firstByteMs: number,
   idleMs: number,
-  max = MAX_ANSWER_BYTES,
 ): Promise<string | undefined> {
   if (!response.body) return '';
   const reader = response.body.getReader();
@@ -273,7 +272,7 @@ async function readAllWithIdle(
     if (done) return text + decoder.decode();
     first = false;
     held += value.byteLength;
-    if (held > max) {
+    if (held > MAX_ANSWER_BYTES) {
       reader.cancel().catch(() => undefined);
       return undefined;
     }

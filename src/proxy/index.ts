@@ -59,7 +59,7 @@ async function forward(
   edge.note({ model: String(body.model), stream });
   capturePrompt(c, body);
   if (trace && tracesContent(deps.config.tenants, facts.key?.tenant)) {
-    trace.content ??= contentKeeper(secretsOf(deps));
+    trace.content = contentKeeper(secretsOf(deps));
   }
 
   // plan: the targets that may serve, in the order to try (residency, geo, health)

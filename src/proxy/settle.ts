@@ -33,7 +33,7 @@ export function settle(
 ): number {
   const { usage, span } = ending;
   const stream = span?.reason ? { reason: span.reason } : undefined;
-  span?.span.succeeded(span.answer, usage, stream, Date.now(), ending.answerText);
+  span?.span.succeeded(span.answer, usage, stream, ending.answerText);
   const settlement = { usage, ...ending.priced };
   const cost = admission.cost(settlement);
   admission.settle(settlement);

@@ -164,10 +164,11 @@ export class HealthBook {
 /**
  * Whether a failed attempt says the target itself is unwell: connect errors, timeouts and
  * 5xx always; a 429 only from our own origin (load shedding), since a cloud provider's 429
- * is usually one key's quota. An answer refused for this request alone (too large) is not. Pure.
+ * is usually one key's quota. A failure that refuses the request itself (action `reject`: a
+ * 4xx, an answer too large) says nothing of the target. Pure.
  */
 export function tripsCircuit(failure: AttemptFailure, providerKind: string): boolean {
-  if (failure.reason === 'bad_response' && failure.action === 'reject') return false;
+  if (failure.action === 'reject') return false;
   if (
     failure.reason === 'timeout' ||
     failure.reason === 'network' ||

@@ -49,6 +49,9 @@ export class RequestTrace {
   #ended = false;
   /** Set when the caller's tenant opts in to content on spans (./content.ts). */
   content: ContentKeeper | undefined;
+  /** The request's content attributes, made on the first attempt: every attempt sends the
+   * same messages (only the model differs). */
+  #inputContent: Attributes | undefined;
   readonly telemetry: Telemetry;
 
   constructor(
@@ -79,7 +82,10 @@ export class RequestTrace {
     attrs[GATEWAY.attempt] = start.attempt;
     attrs[GATEWAY.provider] = start.providerId;
     if (start.region) attrs[GATEWAY.region] = start.region;
-    if (this.content) Object.assign(attrs, inputContentAttributes(start.body, this.content));
+    if (this.content) {
+      this.#inputContent ??= inputContentAttributes(start.body, this.content);
+      Object.assign(attrs, this.#inputContent);
+    }
     const name = this.telemetry.names.inferenceSpanName(
       String(attrs[GEN_AI.operationName]),
       start.requestModel,
@@ -177,9 +183,9 @@ export class AttemptSpan {
     facts: AnswerFacts,
     usage: Usage | undefined,
     stream?: { reason: string },
-    at = Date.now(),
     /** The answer's text, for content on the span (when the tenant opts in). */
     text?: string | null,
+    at = Date.now(),
   ): void {
     const attrs = { ...answerAttributes(facts), ...(usage ? usageAttributes(usage) : {}) };
     const { content } = this.owner;
