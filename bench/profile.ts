@@ -13,6 +13,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { buildConsole } from '../tools/dev/console.ts';
 import { freePort } from '../tools/dev/ports.ts';
 import { startOtlpReceiver } from '../tools/otlp/receiver.ts';
 import { API_KEY, type Mode, runLoad, setUpstreamStep, UPSTREAM_STEPS } from './lib/load.ts';
@@ -35,6 +36,7 @@ const dir = mkdtempSync(join(tmpdir(), 'gw-profile-'));
 const backends = await startBackends(API_KEY);
 const otlp = values.tracing ? await startOtlpReceiver() : undefined;
 try {
+  await buildConsole(); // wrangler.toml's [assets] directory must exist to bundle
   const gateway = bundle('wrangler.toml', join(dir, 'gateway'));
   const inspectorPort = await freePort();
   const server = await startWorkerd({
